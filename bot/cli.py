@@ -1,0 +1,279 @@
+"""The `zhibu` command line: serve, console, parse, db, roster, chat and export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from pydantic import ValidationError
+
+from bot.config import Settings, load_settings
+
+app = typer.Typer(
+    help="zhibu 支部助手：党支部群聊台账机器人。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="数据库迁移。", no_args_is_help=True)
+roster_app = typer.Typer(help="党员名册。", no_args_is_help=True)
+chat_app = typer.Typer(help="群聊与支部的绑定。", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(roster_app, name="roster")
+app.add_typer(chat_app, name="chat")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a clear error to stderr and return the Exit to raise."""
+    typer.echo(f"错误：{message}", err=True)
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    """Load settings, turning validation errors into a readable message."""
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"ZHIBU_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise fail(f"配置有误：{problems}") from exc
+
+
+def setup_logging(level: str) -> None:
+    """Log to stderr at the configured level."""
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="监听端口", min=1, max=65535)] = 8000,
+) -> None:
+    """启动机器人服务（自动升级数据库）。"""
+    import uvicorn
+
+    from bot.app import create_app
+    from bot.runtime import build, describe
+
+    cfg = settings()
+    setup_logging(cfg.log_level)
+    log = logging.getLogger("zhibu")
+    runtime = build(cfg)
+    log.info("zhibu serving on http://%s:%d: %s", host, port, describe(cfg))
+    log.info("platforms: none configured yet; try the bot with `zhibu console`")
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level=cfg.log_level.lower())
+
+
+@app.command()
+def console(
+    branch: Annotated[str | None, typer.Option(help="支部名称（默认唯一的支部或演示支部）")] = None,
+) -> None:
+    """在终端里模拟支部群聊（与正式环境同一套处理和存储）。"""
+    from bot.console import SwitchableClock, run_console
+    from bot.runtime import build
+
+    cfg = settings()
+    setup_logging("WARNING")
+    clock = SwitchableClock()
+    runtime = build(cfg, clock)
+    raise typer.Exit(run_console(runtime, clock, branch))
+
+
+@app.command()
+def parse(
+    text: Annotated[
+        str | None, typer.Argument(help="要解析的消息；省略则从标准输入逐行读取")
+    ] = None,
+    now: Annotated[
+        str | None, typer.Option(help="当前时间，ISO 8601，如 2026-11-20T10:00+08:00")
+    ] = None,
+) -> None:
+    """把消息解析成 JSON（每条输入一行输出）。"""
+    from handlers.parsing import parse as parse_text
+
+    cfg = settings()
+    zone = ZoneInfo(cfg.tz)
+    if now:
+        try:
+            moment = datetime.fromisoformat(now)
+        except ValueError as exc:
+            raise fail(f"--now 不是 ISO 8601 时间：{now}") from exc
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    else:
+        moment = datetime.now(zone)
+
+    def emit(line: str) -> None:
+        sys.stdout.write(json.dumps(parse_text(line, moment).as_contract(), ensure_ascii=False))
+        sys.stdout.write("\n")
+
+    if text is not None:
+        emit(text)
+        return
+    data = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    lines = data.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line does not start another text
+    for line in lines:
+        emit(line.removesuffix("\r"))
+    sys.stdout.flush()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """把数据库升级到最新版本。"""
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings().database_url)
+    migrate.upgrade(db.engine)
+    typer.echo(f"数据库已是最新版本（{migrate.current_revision(db.engine)}）。")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """显示数据库当前版本。"""
+    from storage import migrate
+    from storage.db import Database
+
+    db = Database(settings().database_url)
+    typer.echo(
+        f"当前版本：{migrate.current_revision(db.engine) or '空库'}；"
+        f"最新版本：{migrate.head_revision()}"
+    )
+
+
+@roster_app.command("import")
+def roster_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="名册 CSV（姓名,职务,党小组,党员类别,企业微信账号,钉钉用户ID,手机号）",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    branch: Annotated[str, typer.Option(help="支部名称（不存在则新建）")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不写入")] = False,
+) -> None:
+    """导入或更新党员名册（重复导入只更新，不会重复）。"""
+    from bot.roster_csv import RosterFileError, read_roster
+    from bot.runtime import build
+    from storage import roster
+    from storage.audit import Actor
+
+    try:
+        parsed = read_roster(file)
+    except RosterFileError as exc:
+        raise fail(str(exc)) from exc
+    for problem in parsed.errors:
+        typer.echo(f"跳过 {problem}", err=True)
+    if not parsed.rows:
+        raise fail("文件里没有可导入的成员")
+    name = branch.strip()
+    if not name or len(name) > 100:
+        raise fail("支部名称不能为空，且不超过100字")
+    if dry_run:
+        typer.echo(f"检查通过：{len(parsed.rows)} 人可导入，{len(parsed.errors)} 行有问题。")
+        return
+    runtime = build(settings())
+    with runtime.db.transaction() as session:
+        actor = Actor(f"cli:{os.environ.get('USER', 'admin')}", runtime.clock.now())
+        target = roster.ensure_branch(session, actor, name, runtime.settings.tz)
+        result = roster.import_roster(session, actor, target, parsed.rows)
+    typer.echo(
+        f"{name}：新增 {len(result.created)} 人，更新 {len(result.updated)} 人，"
+        f"未变 {len(result.unchanged)} 人"
+        + (f"，跳过 {len(parsed.errors)} 行" if parsed.errors else "")
+        + "。"
+    )
+    if parsed.errors:
+        raise typer.Exit(2)
+
+
+@chat_app.command("bind")
+def chat_bind(
+    chat_id: Annotated[str, typer.Option("--chat-id", help="平台上的群 ID")],
+    branch: Annotated[str, typer.Option(help="支部名称")],
+    platform: Annotated[str, typer.Option(help="平台：wecom / dingtalk / console")] = "wecom",
+) -> None:
+    """把一个群绑定到支部。"""
+    from bot.runtime import build
+    from storage import roster
+    from storage.audit import Actor
+
+    runtime = build(settings())
+    with runtime.db.transaction() as session:
+        target = roster.get_branch(session, branch)
+        if target is None:
+            raise fail(f"没有支部“{branch}”")
+        actor = Actor(f"cli:{os.environ.get('USER', 'admin')}", runtime.clock.now())
+        chat = roster.ensure_chat(session, platform, chat_id, title=None, at=actor.at)
+        roster.bind_chat(session, actor, chat, target)
+    typer.echo(f"已将 {platform} 群 {chat_id} 绑定到 {branch}。")
+
+
+@app.command()
+def export(
+    branch: Annotated[str, typer.Option(help="支部名称")],
+    period: Annotated[
+        str, typer.Option(help="2026-11、2026、2026-Q4、this_month …")
+    ] = "this_month",
+    fmt: Annotated[str, typer.Option("--format", help="输出格式（目前支持 json）")] = "json",
+    out: Annotated[Path | None, typer.Option(help="输出文件（默认打印到屏幕）")] = None,
+) -> None:
+    """导出一个时段的台账。"""
+    from bot.runtime import build
+    from storage import roster
+    from storage.export import ledger
+    from storage.periods import resolve
+
+    if fmt != "json":
+        raise fail(f"暂不支持格式 {fmt}，请用 --format json")
+    runtime = build(settings())
+    with runtime.db.session() as session:
+        target = roster.get_branch(session, branch)
+        if target is None:
+            raise fail(f"没有支部“{branch}”")
+        today = runtime.clock.now().astimezone(ZoneInfo(target.timezone)).date()
+        try:
+            span = resolve(period, today)
+        except ValueError as exc:
+            raise fail(
+                f"时段“{period}”无效：可用 2026-11、2026、2026-Q4、this_month、last_month、"
+                "this_quarter、this_year"
+            ) from exc
+        data = json.dumps(ledger(session, target, span), ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(data)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target and rename, so a failed export never leaves a half file.
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=out.parent, delete=False, suffix=".tmp"
+    ) as handle:
+        handle.write(data + "\n")
+    os.replace(handle.name, out)
+    typer.echo(f"已导出 {target.name} {span.label} 台账到 {out}", err=True)
+
+
+def main() -> None:
+    """Entry point of the `zhibu` script."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8")
+    app()

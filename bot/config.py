@@ -1,0 +1,40 @@
+"""Settings from ZHIBU_* environment variables and an optional .env file."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./zhibu.db"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field maps to ZHIBU_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="ZHIBU_", env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    tz: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from exc
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment (and .env)."""
+    return Settings()

@@ -1,0 +1,228 @@
+"""Dispatch: one verified message in, its ledger effect and replies out, exactly once.
+
+The inbox row, the ledger change and the queued replies are written in one transaction, so a
+message is either fully handled or not at all, and a repeat of its id only replays the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.message import DispatchResult, Message, Outgoing, Reply
+from handlers.context import Context
+from handlers.parsing import Intent, Parsed, parse
+from handlers.registry import INTENT_NAMES, ROUTES, SECRETARY_ONLY_TEXT
+from storage import messages, roster
+from storage.audit import Actor
+from storage.db import Database
+from storage.models import Branch, Chat, InboxEntry, Member
+from storage.redis import SeenFilter
+
+log = logging.getLogger(__name__)
+
+# Longest text kept in the inbox; the parser sees at most this much too.
+MAX_STORED_TEXT = 10_000
+ATTEMPTS = 3
+
+UNBOUND_TEXT = "本群还没有绑定支部。请支部书记发送：绑定 支部名称"
+UNKNOWN_SENDER_TEXT = (
+    "您还不在本支部的党员名册中，本次未做记录。请联系支部书记把您添加到名册（添加成员 姓名）。"
+)
+FAILURE_TEXT = "抱歉，系统暂时出了问题，本条消息已保存但未处理，请稍后再试或联系书记。"
+BUSY_TEXT = "系统繁忙，本条消息未处理，请稍后再发一次。"
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    chat: Chat
+    branch: Branch | None
+    member: Member | None
+
+
+class Dispatcher:
+    """Turns messages into ledger writes and queued replies."""
+
+    def __init__(self, db: Database, seen: SeenFilter, clock: Clock, default_tz: str) -> None:
+        self.db = db
+        self.seen = seen
+        self.clock = clock
+        self.default_tz = default_tz
+
+    def dispatch(self, message: Message) -> DispatchResult:
+        """Handle a message once; a repeated message id gets the first answer again."""
+        if not self.seen.first_sight(message.platform, message.message_id):
+            replay = self._replay(message)
+            if replay is not None:
+                return replay
+        for _attempt in range(ATTEMPTS):
+            try:
+                with self.db.transaction() as session:
+                    return self._process(session, message)
+            except IntegrityError:
+                # Either the same message won a race in another worker, or a concurrent
+                # write took a unique slot (a check-in, an open meeting): look again.
+                replay = self._replay(message)
+                if replay is not None:
+                    return replay
+            except OperationalError:
+                log.warning(
+                    "database busy while handling %s:%s",
+                    message.platform,
+                    message.message_id,
+                    exc_info=True,
+                )
+            except Exception:
+                log.exception("handler failed for %s:%s", message.platform, message.message_id)
+                return self._store_failure(message)
+        return DispatchResult(replies=(Outgoing(0, message.chat_id, BUSY_TEXT),))
+
+    def _replay(self, message: Message) -> DispatchResult | None:
+        with self.db.session() as session:
+            entry = messages.find_inbox(session, message.platform, message.message_id)
+            if entry is None:
+                return None
+            rows = messages.replies_to(session, entry.id)
+            replies = tuple(
+                Outgoing(r.id, r.chat_external_id, r.text, tuple(messages.mentions_of(r)))
+                for r in rows
+            )
+            return DispatchResult(replies=replies, duplicate=True, intent=entry.intent)
+
+    def _process(self, session: Session, message: Message) -> DispatchResult:
+        received = self.clock.now()
+        entry = messages.add_inbox(
+            session,
+            InboxEntry(
+                platform=message.platform,
+                message_id=message.message_id,
+                chat_external_id=message.chat_id,
+                sender_external_id=message.sender_id,
+                sender_name=message.sender_name,
+                text=message.text[:MAX_STORED_TEXT],
+                sent_at=message.sent_at,
+                received_at=received,
+            ),
+        )
+        resolved = self._resolve(session, message, received)
+        zone = ZoneInfo(resolved.branch.timezone if resolved.branch else self.default_tz)
+        parsed = parse(message.text[:MAX_STORED_TEXT], received.astimezone(zone))
+        entry.intent = parsed.intent.value
+        branch, member = resolved.branch, resolved.member
+        if parsed.intent is Intent.BIND and parsed.name:
+            target = roster.get_branch(session, parsed.name.strip())
+            if target is not None and branch is None:
+                branch = target
+                member = roster.find_member_by_identity(
+                    session, target.id, message.platform, message.sender_id
+                )
+        reply = self._answer(
+            session, message, parsed, entry, resolved.chat, branch, member, received
+        )
+        entry.member_id = member.id if member else None
+        entry.reply_text = reply.text
+        return DispatchResult(
+            replies=(self._enqueue(session, message, entry, reply, received),),
+            intent=parsed.intent.value,
+        )
+
+    def _resolve(self, session: Session, message: Message, at: datetime) -> _Resolved:
+        chat = roster.ensure_chat(
+            session, message.platform, message.chat_id, title=message.chat_title, at=at
+        )
+        branch = chat.branch
+        if branch is None:
+            only = roster.only_branch(session)
+            if only is not None:
+                roster.bind_chat(session, Actor("system", at), chat, only)
+                branch = only
+        member = (
+            roster.find_member_by_identity(session, branch.id, message.platform, message.sender_id)
+            if branch
+            else None
+        )
+        return _Resolved(chat, branch, member)
+
+    def _answer(
+        self,
+        session: Session,
+        message: Message,
+        parsed: Parsed,
+        entry: InboxEntry,
+        chat: Chat,
+        branch: Branch | None,
+        member: Member | None,
+        at: datetime,
+    ) -> Reply:
+        if branch is None:
+            return Reply(UNBOUND_TEXT)
+        if member is None:
+            return Reply(UNKNOWN_SENDER_TEXT)
+        route = ROUTES[parsed.intent]
+        if route.secretary_only and not member.is_secretary:
+            return Reply(SECRETARY_ONLY_TEXT.format(what=INTENT_NAMES.get(parsed.intent, "该操作")))
+        if parsed.error:
+            return Reply(parsed.error)
+        actor = Actor(name=member.name, at=at, member_id=member.id, inbox_id=entry.id)
+        ctx = Context(
+            session=session,
+            message=message,
+            parsed=parsed,
+            branch=branch,
+            chat=chat,
+            member=member,
+            actor=actor,
+            now=at.astimezone(ZoneInfo(branch.timezone)),
+        )
+        return route.handler(ctx)
+
+    def _enqueue(
+        self, session: Session, message: Message, entry: InboxEntry, reply: Reply, at: datetime
+    ) -> Outgoing:
+        ids = roster.identities_for(session, list(reply.mention_member_ids), message.platform)
+        mentions = tuple(ids[m] for m in reply.mention_member_ids if m in ids)
+        row = messages.enqueue(
+            session,
+            dedup_key=f"reply:{entry.id}",
+            platform=message.platform,
+            chat_external_id=message.chat_id,
+            text=reply.text,
+            at=at,
+            mentions=mentions,
+            in_reply_to=entry.id,
+        )
+        return Outgoing(row.id, message.chat_id, reply.text, mentions)
+
+    def _store_failure(self, message: Message) -> DispatchResult:
+        """Keep the message in the inbox with an apology so nothing received is lost."""
+        try:
+            with self.db.transaction() as session:
+                at = self.clock.now()
+                entry = messages.add_inbox(
+                    session,
+                    InboxEntry(
+                        platform=message.platform,
+                        message_id=message.message_id,
+                        chat_external_id=message.chat_id,
+                        sender_external_id=message.sender_id,
+                        sender_name=message.sender_name,
+                        text=message.text[:MAX_STORED_TEXT],
+                        sent_at=message.sent_at,
+                        received_at=at,
+                        intent="error",
+                        reply_text=FAILURE_TEXT,
+                    ),
+                )
+                out = self._enqueue(session, message, entry, Reply(FAILURE_TEXT), at)
+                return DispatchResult(replies=(out,), intent="error")
+        except Exception:
+            log.exception(
+                "could not store failed message %s:%s", message.platform, message.message_id
+            )
+            return DispatchResult(replies=(Outgoing(0, message.chat_id, FAILURE_TEXT),))

@@ -1,0 +1,43 @@
+"""请假: leave for the open meeting, or for the next meeting the member is expected at."""
+
+from __future__ import annotations
+
+from bot.message import Reply
+from handlers.context import Context
+from handlers.meetings import kinds_label
+from storage import meetings
+from storage.models import ATTEND_LATE, ATTEND_PRESENT
+
+
+def handle(ctx: Context) -> Reply:
+    """Record the sender's leave with its reason."""
+    reason = (ctx.parsed.reason or "").strip()
+    shown = reason or "未填写事由"
+    meeting = meetings.open_meeting_in_chat(ctx.session, ctx.chat.id)
+    hint = "" if reason else "（可补充事由，例如：请假 出差）"
+    if meeting is None:
+        meetings.request_leave(
+            ctx.session,
+            ctx.actor,
+            branch_id=ctx.branch.id,
+            member_id=ctx.member.id,
+            meeting=None,
+            reason=reason,
+        )
+        return Reply(
+            f"📝 已记录 {ctx.member.name} 请假：{shown}。当前没有进行中的会议，"
+            f"将计入下一次会议{hint}。"
+        )
+    previous = meetings.current_attendance(ctx.session, meeting.id).get(ctx.member.id)
+    if previous is not None and previous.status in (ATTEND_PRESENT, ATTEND_LATE):
+        return Reply(f"{ctx.member.name}，您已签到本次会议，无需请假。如需更正请联系书记。")
+    meetings.request_leave(
+        ctx.session,
+        ctx.actor,
+        branch_id=ctx.branch.id,
+        member_id=ctx.member.id,
+        meeting=meeting,
+        reason=reason,
+    )
+    label = kinds_label(meeting.kinds) + (f"「{meeting.topic}」" if meeting.topic else "")
+    return Reply(f"📝 已记录 {ctx.member.name} 请假：{shown}（{label}）。会后请按要求补课{hint}。")

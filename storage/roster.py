@@ -1,0 +1,293 @@
+"""Branches, chats, members and their platform identities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage import audit
+from storage.audit import Actor
+from storage.models import ROLE_MEMBER, ROLE_SECRETARY, Branch, Chat, Member, MemberIdentity
+
+# Titles (职务) that carry the secretary role unless the roster says otherwise.
+SECRETARY_TITLES = frozenset({"书记", "副书记", "组织委员"})
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One member as a roster file describes them (platform ids keyed by platform name)."""
+
+    name: str
+    title: str = "党员"
+    party_group: str | None = None
+    probationary: bool = False
+    phone: str | None = None
+    role: str | None = None  # None: derived from the title
+    identities: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ImportResult:
+    """What a roster import changed."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def get_branch(session: Session, name: str) -> Branch | None:
+    """Return the branch with this exact name, if any."""
+    return session.scalar(select(Branch).where(Branch.name == name))
+
+
+def list_branches(session: Session) -> list[Branch]:
+    """Return all branches by name."""
+    return list(session.scalars(select(Branch).order_by(Branch.name)))
+
+
+def ensure_branch(session: Session, actor: Actor, name: str, timezone: str) -> Branch:
+    """Return the branch with this name, creating it if needed."""
+    branch = get_branch(session, name)
+    if branch is None:
+        branch = Branch(name=name, timezone=timezone, created_at=actor.at)
+        session.add(branch)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            branch_id=branch.id,
+            action="create",
+            entity="branch",
+            entity_id=branch.id,
+            name=name,
+        )
+    return branch
+
+
+def ensure_chat(
+    session: Session, platform: str, external_id: str, *, title: str | None, at: datetime
+) -> Chat:
+    """Return the chat row for a platform chat id, creating it on first sight."""
+    chat = session.scalar(
+        select(Chat).where(Chat.platform == platform, Chat.external_id == external_id)
+    )
+    if chat is None:
+        chat = Chat(platform=platform, external_id=external_id, title=title, created_at=at)
+        session.add(chat)
+        session.flush()
+    return chat
+
+
+def bind_chat(session: Session, actor: Actor, chat: Chat, branch: Branch) -> None:
+    """Bind a chat to a branch and record it in the audit trail."""
+    previous = chat.branch_id
+    chat.branch_id = branch.id
+    audit.record(
+        session,
+        actor,
+        branch_id=branch.id,
+        action="bind",
+        entity="chat",
+        entity_id=chat.id,
+        platform=chat.platform,
+        chat=chat.external_id,
+        previous_branch_id=previous,
+    )
+
+
+def branch_count(session: Session) -> int:
+    """Return how many branches exist."""
+    return session.scalar(select(func.count(Branch.id))) or 0
+
+
+def only_branch(session: Session) -> Branch | None:
+    """Return the single branch when exactly one exists."""
+    branches = list(session.scalars(select(Branch).limit(2)))
+    return branches[0] if len(branches) == 1 else None
+
+
+def find_member_by_identity(
+    session: Session, branch_id: int, platform: str, external_id: str
+) -> Member | None:
+    """Return the active member of the branch with this platform user id."""
+    return session.scalar(
+        select(Member)
+        .join(MemberIdentity, MemberIdentity.member_id == Member.id)
+        .where(
+            MemberIdentity.branch_id == branch_id,
+            MemberIdentity.platform == platform,
+            MemberIdentity.external_id == external_id,
+            Member.active.is_(True),
+        )
+    )
+
+
+def find_member_by_name(session: Session, branch_id: int, name: str) -> Member | None:
+    """Return the active member of the branch with this exact name."""
+    return session.scalar(
+        select(Member).where(
+            Member.branch_id == branch_id, Member.name == name, Member.active.is_(True)
+        )
+    )
+
+
+def active_members(session: Session, branch_id: int) -> list[Member]:
+    """Return the branch's active members in roster order."""
+    return list(
+        session.scalars(
+            select(Member)
+            .where(Member.branch_id == branch_id, Member.active.is_(True))
+            .order_by(Member.id)
+        )
+    )
+
+
+def identities_for(session: Session, member_ids: list[int], platform: str) -> dict[int, str]:
+    """Map member ids to their user id on a platform (members without one are left out)."""
+    if not member_ids:
+        return {}
+    rows = session.execute(
+        select(MemberIdentity.member_id, MemberIdentity.external_id).where(
+            MemberIdentity.member_id.in_(member_ids), MemberIdentity.platform == platform
+        )
+    )
+    return dict(rows.all())
+
+
+def set_identity(
+    session: Session, actor: Actor, member: Member, platform: str, external_id: str
+) -> bool:
+    """Give a member a platform user id; False when another member of the branch holds it."""
+    holder = session.scalar(
+        select(MemberIdentity).where(
+            MemberIdentity.branch_id == member.branch_id,
+            MemberIdentity.platform == platform,
+            MemberIdentity.external_id == external_id,
+        )
+    )
+    if holder is not None:
+        return holder.member_id == member.id
+    existing = session.scalar(
+        select(MemberIdentity).where(
+            MemberIdentity.member_id == member.id, MemberIdentity.platform == platform
+        )
+    )
+    if existing is not None:
+        existing.external_id = external_id
+    else:
+        session.add(
+            MemberIdentity(
+                branch_id=member.branch_id,
+                member_id=member.id,
+                platform=platform,
+                external_id=external_id,
+            )
+        )
+    audit.record(
+        session,
+        actor,
+        branch_id=member.branch_id,
+        action="set_identity",
+        entity="member",
+        entity_id=member.id,
+        platform=platform,
+        external_id=external_id,
+    )
+    session.flush()
+    return True
+
+
+def role_for(row: RosterRow) -> str:
+    """Return the role a roster row gives: explicit, else derived from the title."""
+    if row.role:
+        return row.role
+    return ROLE_SECRETARY if row.title in SECRETARY_TITLES else ROLE_MEMBER
+
+
+def upsert_member(session: Session, actor: Actor, branch: Branch, row: RosterRow) -> str:
+    """Create or update one member; return "created", "updated" or "unchanged"."""
+    member = session.scalar(
+        select(Member).where(Member.branch_id == branch.id, Member.name == row.name)
+    )
+    wanted = {
+        "title": row.title,
+        "party_group": row.party_group,
+        "probationary": row.probationary,
+        "phone": row.phone,
+        "role": role_for(row),
+        "active": True,
+    }
+    outcome = "unchanged"
+    if member is None:
+        member = Member(
+            branch_id=branch.id, name=row.name, created_at=actor.at, updated_at=actor.at, **wanted
+        )
+        session.add(member)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            branch_id=branch.id,
+            action="create",
+            entity="member",
+            entity_id=member.id,
+            **wanted,
+            name=row.name,
+        )
+        outcome = "created"
+    else:
+        changes = {k: v for k, v in wanted.items() if getattr(member, k) != v}
+        if changes:
+            for key, value in changes.items():
+                setattr(member, key, value)
+            member.updated_at = actor.at
+            audit.record(
+                session,
+                actor,
+                branch_id=branch.id,
+                action="update",
+                entity="member",
+                entity_id=member.id,
+                **changes,
+            )
+            outcome = "updated"
+    for platform, external_id in row.identities.items():
+        current = identities_for(session, [member.id], platform).get(member.id)
+        if current != external_id:
+            set_identity(session, actor, member, platform, external_id)
+            if outcome == "unchanged":
+                outcome = "updated"
+    return outcome
+
+
+def import_roster(
+    session: Session, actor: Actor, branch: Branch, rows: list[RosterRow]
+) -> ImportResult:
+    """Create or update every row's member; never duplicates on re-import."""
+    result = ImportResult()
+    for row in rows:
+        outcome = upsert_member(session, actor, branch, row)
+        getattr(result, outcome).append(row.name)
+    return result
+
+
+def set_role(session: Session, actor: Actor, member: Member, role: str) -> bool:
+    """Change a member's role; False when it already was that role."""
+    if member.role == role:
+        return False
+    audit.record(
+        session,
+        actor,
+        branch_id=member.branch_id,
+        action="set_role",
+        entity="member",
+        entity_id=member.id,
+        old=member.role,
+        new=role,
+    )
+    member.role = role
+    member.updated_at = actor.at
+    return True
