@@ -6,8 +6,9 @@ message is either fully handled or not at all, and a repeat of its id only repla
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from bot.message import DispatchResult, Message, Outgoing, Reply
 from handlers.context import Context
 from handlers.parsing import Intent, Parsed, parse
 from handlers.registry import INTENT_NAMES, ROUTES, SECRETARY_ONLY_TEXT
+from handlers.roster import unknown_branch
 from storage import messages, roster
 from storage.audit import Actor
 from storage.db import Database
@@ -39,6 +41,35 @@ FAILURE_TEXT = "抱歉，系统暂时出了问题，本条消息已保存但未�
 BUSY_TEXT = "系统繁忙，本条消息未处理，请稍后再发一次。"
 
 
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
+
+
+def clean_text(value: str) -> str:
+    """Drop control characters and replace unencodable code points (lone surrogates)."""
+    return value.translate(_CONTROL).encode("utf-8", "replace").decode("utf-8")
+
+
+def clean_id(value: str, limit: int = 128) -> str:
+    """Make an id storable: clean, and hashed when longer than its column."""
+    value = clean_text(value)
+    if len(value) <= limit:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def sanitized(message: Message) -> Message:
+    """Return the message with text and ids safe for every database backend."""
+    return replace(
+        message,
+        message_id=clean_id(message.message_id),
+        chat_id=clean_id(message.chat_id),
+        sender_id=clean_id(message.sender_id),
+        text=clean_text(message.text)[:MAX_STORED_TEXT],
+        sender_name=clean_text(message.sender_name)[:100] if message.sender_name else None,
+        chat_title=clean_text(message.chat_title)[:200] if message.chat_title else None,
+    )
+
+
 @dataclass(frozen=True)
 class _Resolved:
     chat: Chat
@@ -57,6 +88,7 @@ class Dispatcher:
 
     def dispatch(self, message: Message) -> DispatchResult:
         """Handle a message once; a repeated message id gets the first answer again."""
+        message = sanitized(message)
         if not self.seen.first_sight(message.platform, message.message_id):
             replay = self._replay(message)
             if replay is not None:
@@ -105,14 +137,14 @@ class Dispatcher:
                 chat_external_id=message.chat_id,
                 sender_external_id=message.sender_id,
                 sender_name=message.sender_name,
-                text=message.text[:MAX_STORED_TEXT],
+                text=message.text,
                 sent_at=message.sent_at,
                 received_at=received,
             ),
         )
         resolved = self._resolve(session, message, received)
         zone = ZoneInfo(resolved.branch.timezone if resolved.branch else self.default_tz)
-        parsed = parse(message.text[:MAX_STORED_TEXT], received.astimezone(zone))
+        parsed = parse(message.text, received.astimezone(zone))
         entry.intent = parsed.intent.value
         branch, member = resolved.branch, resolved.member
         if parsed.intent is Intent.BIND and parsed.name:
@@ -161,6 +193,8 @@ class Dispatcher:
         at: datetime,
     ) -> Reply:
         if branch is None:
+            if parsed.intent is Intent.BIND and parsed.name:
+                return unknown_branch(session, parsed.name.strip())
             return Reply(UNBOUND_TEXT)
         if member is None:
             return Reply(UNKNOWN_SENDER_TEXT)
@@ -212,7 +246,7 @@ class Dispatcher:
                         chat_external_id=message.chat_id,
                         sender_external_id=message.sender_id,
                         sender_name=message.sender_name,
-                        text=message.text[:MAX_STORED_TEXT],
+                        text=message.text,
                         sent_at=message.sent_at,
                         received_at=at,
                         intent="error",

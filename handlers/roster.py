@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.orm import Session
+
 from bot.message import Reply
 from handlers.context import Context
 from storage import roster
@@ -60,13 +62,18 @@ def handle_set_role(ctx: Context) -> Reply:
     return Reply(f"✅ 已取消 {member.name} 的管理员权限。")
 
 
+def unknown_branch(session: Session, name: str) -> Reply:
+    """Say that no branch has this name, listing the ones that exist."""
+    known = "、".join(b.name for b in roster.list_branches(session)[:10])
+    return Reply(f"没有找到支部“{name}”。已有支部：{known or '无'}。")
+
+
 def handle_bind(ctx: Context) -> Reply:
     """Bind this chat to the named branch (the sender must be its secretary)."""
     name = (ctx.parsed.name or "").strip()
     target = roster.get_branch(ctx.session, name) if name else None
     if target is None:
-        known = "、".join(b.name for b in roster.list_branches(ctx.session)[:10])
-        return Reply(f"没有找到支部“{name}”。已有支部：{known or '无'}。")
+        return unknown_branch(ctx.session, name)
     sender = roster.find_member_by_identity(
         ctx.session, target.id, ctx.message.platform, ctx.message.sender_id
     )

@@ -51,7 +51,11 @@ def classify(text: str, today: date) -> Parsed:
     if not text:
         return UNKNOWN
     compact = text.replace(" ", "")
-    found = queries.parse_help(compact) or queries.parse_missing(compact)
+    found = (
+        queries.parse_help(compact)
+        or queries.parse_missing(compact)
+        or queries.parse_mine(compact.rstrip("?呢"))
+    )
     if found:
         return found
     if ends_like_question(text):
@@ -59,7 +63,6 @@ def classify(text: str, today: date) -> Parsed:
     found = (
         secretary.parse_close(compact)
         or _commands(text, today)
-        or queries.parse_mine(compact)
         or queries.parse_report(text, today)
     )
     if found:
@@ -67,7 +70,7 @@ def classify(text: str, today: date) -> Parsed:
     if is_question(text):
         return Parsed(Intent.HELP) if is_howto(text) else UNKNOWN
     found = (
-        member.parse_checkin(compact)
+        member.parse_checkin(text)
         or member.parse_leave(text)
         or member.parse_volunteer(text, today)
         or member.parse_study(text)

@@ -12,7 +12,7 @@ from handlers.parsing.text import cap, cut, normalize_name, squash, strip_edges
 
 _CLOSE_RE = re.compile(
     r"(?:请)?(?:结束签到|签到结束|散会|结束会议|会议结束|停止签到|关闭签到|签到截止|截止签到|"
-    r"签到停止|签到关闭|会议签到结束|结束本次会议|本次会议结束|结束本次签到|本次签到结束)(?:了|啦)?"
+    r"签到停止|签到关闭|会议签到结束|结束本次会议|本次会议结束|结束本次签到|本次签到结束)(?:了|啦|吧)?"
 )
 _OPEN_RE = re.compile(
     r"(?:开会|发起签到|开始签到|会议签到|发起会议|开始会议|开启签到|召开会议|现在开会|会议开始)"
@@ -39,7 +39,8 @@ _ADD_RE = re.compile(r"(?:添加|新增|增加|录入)(?:成员|党员|人员)[:
 _ORDINAL_GROUP_RE = re.compile(r"第? ?[一二三四五六七八九十0-9]{1,3} ?(?:党小组|小组)")
 _NAMED_GROUP_RE = re.compile(r"[\u4e00-\u9fff]{1,10}(?:党小组|小组)")
 _STATUS_RE = re.compile(r"(?P<p>预备党员|预备)|(?P<f>正式党员|正式)")
-_ACCOUNT_RE = re.compile(r"(?<![A-Za-z0-9_.@-])[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
+# An account id is a whole space-separated ASCII token ("zhangwei01", "13800138000").
+_ACCOUNT_RE = re.compile(r"(?:^|(?<= ))[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}(?= |$)")
 _SET_ROLE_RE = re.compile(
     r"(?:把|将)?(?P<pre>[^ ]{0,12}?) ?(?:设为|设置为|设成|任命为?|指定为?)"
     r"(?P<role>书记|副书记|管理员|组织委员|宣传委员|纪检委员|支委)[: ]*(?P<post>.*)"
@@ -154,20 +155,21 @@ def parse_add_member(text: str) -> Parsed | None:
     if m is None:
         return None
     rest = text[m.end() :]
-    account_m = _ACCOUNT_RE.search(rest)
-    account = account_m.group() if account_m else None
-    if account_m:
-        rest = cut(rest, account_m.start(), account_m.end())
-    probationary = False
-    status_m = _STATUS_RE.search(rest)
-    if status_m:
-        probationary = status_m.group("p") is not None
-        rest = cut(rest, status_m.start(), status_m.end())
     group: str | None = None
     group_m = _ORDINAL_GROUP_RE.search(rest)
     if group_m:
         group = group_m.group().replace(" ", "")
         rest = cut(rest, group_m.start(), group_m.end())
+    probationary = False
+    status_m = _STATUS_RE.search(rest)
+    if status_m:
+        probationary = status_m.group("p") is not None
+        rest = cut(rest, status_m.start(), status_m.end())
+    rest = squash(rest)
+    account_m = _ACCOUNT_RE.search(rest)
+    account = account_m.group() if account_m else None
+    if account_m:
+        rest = cut(rest, account_m.start(), account_m.end())
     tokens = rest.split()
     if group is None:
         named = [t for t in tokens[1:] if _NAMED_GROUP_RE.fullmatch(t)]
