@@ -42,9 +42,16 @@ class CloseSummary:
 
 
 def open_meeting_in_chat(session: Session, chat_id: int) -> Meeting | None:
-    """Return the meeting open for check-in in this chat, if any."""
+    """Return the meeting open for check-in in this chat, locked until the transaction ends.
+
+    The lock serialises check-ins, leave and closing of one meeting across workers, so a
+    check-in can never be overwritten by a concurrent close (PostgreSQL; SQLite serialises
+    writers with BEGIN IMMEDIATE).
+    """
     return session.scalar(
-        select(Meeting).where(Meeting.chat_id == chat_id, Meeting.status == MEETING_OPEN)
+        select(Meeting)
+        .where(Meeting.chat_id == chat_id, Meeting.status == MEETING_OPEN)
+        .with_for_update()
     )
 
 

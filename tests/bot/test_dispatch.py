@@ -228,3 +228,40 @@ def test_unbound_chat_with_several_branches(bot: ChatBot) -> None:
 
 def test_chat_joins_the_only_branch(bot: ChatBot) -> None:
     assert "已发起签到" in bot.say("李明", "开会 党员大会", chat_id="fresh-group")
+
+
+def test_close_racing_checkins_never_overwrites_a_confirmed_checkin(bot: ChatBot) -> None:
+    bot.say("李明", "开会 党员大会")
+    members = {
+        "wangfang": "王芳",
+        "zhangwei": "张伟",
+        "liuyang": "刘洋",
+        "chenjing": "陈静",
+        "yangfan": "杨帆",
+        "zhaolei": "赵磊",
+        "huangli": "黄丽",
+        "wumin": "吴敏",
+    }
+    replies: dict[str, str] = {}
+
+    def run(sender: str, text: str) -> None:
+        worker = Dispatcher(bot.db, SeenFilter(connect(None)), bot.clock, "Asia/Shanghai")
+        replies[sender] = worker.dispatch(
+            Message("wecom", f"{sender}-{text}", bot.chat_id, sender, text, bot.clock.now())
+        ).text
+
+    threads = [threading.Thread(target=run, args=(uid, "签到")) for uid in members]
+    threads.insert(4, threading.Thread(target=run, args=("liming", "结束签到")))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = {r["name"]: r["status"] for r in bot.ledger()["meetings"][0]["attendance"]}
+    assert len(statuses) == 10
+    for uid, name in members.items():
+        if "签到成功" in replies[uid]:
+            assert statuses[name] == "present", (name, replies[uid])
+        else:
+            assert "没有正在签到的会议" in replies[uid]
+            assert statuses[name] == "absent"
+    assert f"实到 {sum('签到成功' in replies[u] for u in members)} 人" in replies["liming"]
