@@ -83,10 +83,11 @@ def main() -> None:
     chats = seed(db, args.branches, args.members, clock.now())
     dispatcher = Dispatcher(db, SeenFilter(connect(None)), clock, "Asia/Shanghai")
     rng = random.Random(20261120)
+    run = time.time_ns()  # message ids must be new even when a database is reused
 
     def send(chat: str, user: str, text: str, n: int) -> float:
         started = time.perf_counter()
-        dispatcher.dispatch(Message("wecom", f"m{n}", chat, user, text, clock.now()))
+        dispatcher.dispatch(Message("wecom", f"{run}-{n}", chat, user, text, clock.now()))
         return time.perf_counter() - started
 
     latencies: list[float] = []

@@ -75,10 +75,13 @@ def find_kinds(text: str) -> KindsHit | None:
     kinds = [KIND_ALIASES[m.group()]]
     pos = m.end()
     while True:
-        nxt = _JOINED_RE.match(text, pos) or _SPACED_RE.match(text, pos)
+        joined = _JOINED_RE.match(text, pos)
+        nxt = joined or _SPACED_RE.match(text, pos)
         if nxt is None:
             break
         kind = KIND_ALIASES[nxt.group("a")]
+        if kind in kinds and joined is None:
+            break  # "党课 书记讲党课": a repeat set off by a space is the topic
         if kind not in kinds:
             kinds.append(kind)
         pos = nxt.end()
