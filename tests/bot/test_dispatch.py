@@ -162,52 +162,34 @@ def test_handler_crash_keeps_message_and_writes_no_half_record(
     assert bot.send("赵磊", "志愿服务 2小时 献血", message_id="crash-1").duplicate
 
 
-def test_concurrent_checkins_of_one_member_record_one_row(bot: ChatBot) -> None:
-    bot.say("李明", "开会 党员大会")
-    results: list[str] = []
-    workers = [
-        Dispatcher(bot.db, SeenFilter(connect(None)), bot.clock, "Asia/Shanghai") for _ in range(6)
-    ]
+def race(bot: ChatBot, sends: list[tuple[str, str]]) -> list[str]:
+    """Send (user id, text) pairs at once, each from its own worker; replies in the same order."""
+    replies = [""] * len(sends)
 
     def run(i: int) -> None:
-        results.append(
-            workers[i]
-            .dispatch(
-                Message("wecom", f"race-{i}", bot.chat_id, "zhaolei", "签到", bot.clock.now())
-            )
-            .text
-        )
+        worker = Dispatcher(bot.db, SeenFilter(connect(None)), bot.clock, "Asia/Shanghai")
+        sender, text = sends[i]
+        message = Message("wecom", f"race-{i}", bot.chat_id, sender, text, bot.clock.now())
+        replies[i] = worker.dispatch(message).text
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(sends))]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return replies
+
+
+def test_concurrent_checkins_of_one_member_record_one_row(bot: ChatBot) -> None:
+    bot.say("李明", "开会 党员大会")
+    results = race(bot, [("zhaolei", "签到")] * 6)
     assert sum("签到成功" in r for r in results) == 1
     assert sum("无需重复签到" in r for r in results) == 5
     assert bot.count("attendance") == 1
 
 
 def test_concurrent_opens_leave_one_meeting_open(bot: ChatBot) -> None:
-    results: list[str] = []
-    workers = [
-        Dispatcher(bot.db, SeenFilter(connect(None)), bot.clock, "Asia/Shanghai") for _ in range(4)
-    ]
-
-    def run(i: int) -> None:
-        results.append(
-            workers[i]
-            .dispatch(
-                Message("wecom", f"open-{i}", bot.chat_id, "liming", "开会 党课", bot.clock.now())
-            )
-            .text
-        )
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = race(bot, [("liming", "开会 党课")] * 4)
     assert sum("已发起签到" in r for r in results) == 1
     assert sum("已有会议正在签到" in r for r in results) == 3
     assert bot.count("meetings") == 1
@@ -242,20 +224,9 @@ def test_close_racing_checkins_never_overwrites_a_confirmed_checkin(bot: ChatBot
         "huangli": "黄丽",
         "wumin": "吴敏",
     }
-    replies: dict[str, str] = {}
-
-    def run(sender: str, text: str) -> None:
-        worker = Dispatcher(bot.db, SeenFilter(connect(None)), bot.clock, "Asia/Shanghai")
-        replies[sender] = worker.dispatch(
-            Message("wecom", f"{sender}-{text}", bot.chat_id, sender, text, bot.clock.now())
-        ).text
-
-    threads = [threading.Thread(target=run, args=(uid, "签到")) for uid in members]
-    threads.insert(4, threading.Thread(target=run, args=("liming", "结束签到")))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    sends = [(uid, "签到") for uid in members]
+    sends.insert(4, ("liming", "结束签到"))
+    replies = dict(zip([uid for uid, _ in sends], race(bot, sends), strict=True))
     statuses = {r["name"]: r["status"] for r in bot.ledger()["meetings"][0]["attendance"]}
     assert len(statuses) == 10
     for uid, name in members.items():

@@ -81,3 +81,12 @@ def test_non_expected_member_can_attend_committee_meeting(bot: ChatBot) -> None:
     statuses = _statuses(bot)
     assert statuses["赵磊"] == "present"
     assert set(statuses) == {"李明", "王芳", "张伟", "刘洋", "赵磊"}
+
+
+def test_cannot_check_in_for_someone_else(bot: ChatBot) -> None:
+    bot.say("李明", "开会 党员大会")
+    reply = bot.say("赵磊", "张伟到")
+    assert "只能为自己签到" in reply
+    assert "补录 张伟 签到" in reply
+    assert bot.count("attendance") == 0
+    assert "签到成功" in bot.say("赵磊", "赵磊到")
