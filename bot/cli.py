@@ -17,6 +17,8 @@ from pydantic import ValidationError
 
 from bot.config import Settings, load_settings
 
+PLATFORMS = ("wecom", "dingtalk", "console")
+
 app = typer.Typer(
     help="zhibu 支部助手：党支部群聊台账机器人。",
     no_args_is_help=True,
@@ -42,8 +44,9 @@ def settings() -> Settings:
     try:
         return load_settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"ZHIBU_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        problems = "；".join(
+            f"ZHIBU_{'_'.join(map(str, e['loc'])).upper()}：{e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
         )
         raise fail(f"配置有误：{problems}") from exc
 
@@ -55,6 +58,7 @@ def setup_logging(level: str) -> None:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -200,7 +204,13 @@ def roster_import(
         + (f"，跳过 {len(parsed.errors)} 行" if parsed.errors else "")
         + "。"
     )
-    if parsed.errors:
+    if result.conflicts:
+        typer.echo(
+            "以下成员的企业微信/钉钉账号已被名册中其他人占用，未设置："
+            + "、".join(result.conflicts),
+            err=True,
+        )
+    if parsed.errors or result.conflicts:
         raise typer.Exit(2)
 
 
@@ -215,6 +225,10 @@ def chat_bind(
     from storage import roster
     from storage.audit import Actor
 
+    if platform not in PLATFORMS:
+        raise fail(f"未知平台“{platform}”，可用：{' / '.join(PLATFORMS)}")
+    if not chat_id.strip():
+        raise fail("--chat-id 不能为空")
     runtime = build(settings())
     with runtime.db.transaction() as session:
         target = roster.get_branch(session, branch)
@@ -260,13 +274,18 @@ def export(
     if out is None:
         typer.echo(data)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # Write beside the target and rename, so a failed export never leaves a half file.
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=out.parent, delete=False, suffix=".tmp"
-    ) as handle:
-        handle.write(data + "\n")
-    os.replace(handle.name, out)
+    if out.is_dir():
+        raise fail(f"{out} 是一个目录，请给出文件名，例如 {out / '台账.json'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # Write beside the target and rename, so a failed export never leaves a half file.
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=out.parent, delete=False, suffix=".tmp"
+        ) as handle:
+            handle.write(data + "\n")
+        os.replace(handle.name, out)
+    except OSError as exc:
+        raise fail(f"无法写入 {out}：{exc.strerror or exc}") from exc
     typer.echo(f"已导出 {target.name} {span.label} 台账到 {out}", err=True)
 
 
@@ -276,4 +295,18 @@ def main() -> None:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(encoding="utf-8")
-    app()
+    try:
+        app()
+    except Exception as exc:
+        from sqlalchemy.exc import ArgumentError, OperationalError
+
+        from storage.migrate import SchemaMismatchError
+
+        if isinstance(exc, OperationalError | ArgumentError):
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            typer.echo(f"错误：无法使用数据库（请检查 ZHIBU_DATABASE_URL）：{detail}", err=True)
+        elif isinstance(exc, SchemaMismatchError):
+            typer.echo(f"错误：数据库结构与程序不符：{exc}", err=True)
+        else:
+            raise
+        sys.exit(1)

@@ -231,7 +231,7 @@ def run_console(
         branch, seeded = choose_branch(runtime, branch_name)
         console = Console(runtime, branch, clock, out)
     except ConsoleError as exc:
-        out.write(f"{exc}\n")
+        sys.stderr.write(f"错误：{exc}\n")
         return 1
     interactive = stdin.isatty()
     if interactive or seeded:

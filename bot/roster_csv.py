@@ -70,7 +70,10 @@ def parse_roster(text: str) -> RosterFile:
     name_at = header.index(NAME)
     at = {key: _column(header, names) for key, names in COLUMNS.items()}
     result, seen = RosterFile(), set[str]()
-    for line_no, cells in enumerate(reader, start=2):
+    last_line = reader.line_num
+    for cells in reader:
+        # The physical line the record starts on (a quoted cell may span several lines).
+        line_no, last_line = last_line + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue
 

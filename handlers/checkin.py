@@ -17,7 +17,9 @@ def handle(ctx: Context) -> Reply:
     named = ctx.parsed.extra.get("name")
     if named and named != ctx.member.name:
         # Identity comes from the platform, never from the text: nobody signs for someone else.
-        return Reply(f"只能为自己签到，未替 {named} 记录。如需代为登记，请书记发送：补录 {named} 签到")
+        return Reply(
+            f"只能为自己签到，未替 {named} 记录。如需代为登记，请书记发送：补录 {named} 签到"
+        )
     meeting = meetings.open_meeting_in_chat(ctx.session, ctx.chat.id)
     if meeting is None:
         return Reply("本群当前没有正在签到的会议。会议开始、书记发起签到后再回复「签到」即可。")

@@ -8,9 +8,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from storage import queries
-from storage.models import Branch
+from storage.models import Branch, Meeting
 from storage.periods import Period
 from storage.roster import active_members
+
+
+def _label(session: Session, labels: dict[int, str], meeting_id: int | None, tz: str) -> str | None:
+    """Label a meeting, also one outside the period (a leave asked this month, held next)."""
+    if meeting_id is None:
+        return None
+    if meeting_id not in labels:
+        meeting = session.get(Meeting, meeting_id)
+        labels[meeting_id] = queries.meeting_label(meeting, tz) if meeting else ""
+    return labels[meeting_id]
 
 
 def ledger(session: Session, branch: Branch, period: Period) -> dict[str, Any]:
@@ -60,14 +70,14 @@ def ledger(session: Session, branch: Branch, period: Period) -> dict[str, Any]:
         {
             "name": names[r.member_id],
             "reason": r.reason,
-            "meeting": labels.get(r.meeting_id) if r.meeting_id else None,
+            "meeting": _label(session, labels, r.meeting_id, branch.timezone),
             "requested_at": r.requested_at.astimezone(zone).isoformat(),
         }
         for r in queries.leave_in(session, branch, period)
     ]
     makeups = [
         {"name": names[m.member_id], "meeting": labels[m.meeting_id], "done": m.done_at is not None}
-        for m in queries.makeups_for(session, list(labels))
+        for m in queries.makeups_for(session, [v.meeting.id for v in views])
     ]
     return {
         "branch": branch.name,

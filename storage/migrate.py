@@ -62,3 +62,10 @@ def check_schema(engine: Engine) -> None:
         raise SchemaMismatchError(
             f"database is at revision {current}, code expects {head}: run `zhibu db upgrade`"
         )
+    differences = schema_differences(engine)
+    if differences:
+        shown = "; ".join(str(d) for d in differences[:5])
+        more = f" (and {len(differences) - 5} more)" if len(differences) > 5 else ""
+        raise SchemaMismatchError(
+            f"database schema at revision {current} differs from the models: {shown}{more}"
+        )

@@ -48,7 +48,19 @@ def _quarter(year: int, quarter: int, key: str) -> Period:
 
 def resolve(key: str, today: date) -> Period:
     """Turn a period key into a date range relative to `today`; ValueError if unknown."""
-    key = key.strip()
+    try:
+        period = _resolve(key.strip(), today)
+    except ValueError:  # a year the calendar cannot hold, such as 0000 or 9999-12
+        period = None
+    if period is None:
+        raise ValueError(
+            f"unknown period {key!r}: use this_month, last_month, this_quarter, "
+            "this_year, YYYY-MM, YYYY or YYYY-Qn"
+        )
+    return period
+
+
+def _resolve(key: str, today: date) -> Period | None:
     if key == "this_month":
         return _month(today.year, today.month, key)
     if key == "last_month":
@@ -67,7 +79,4 @@ def resolve(key: str, today: date) -> Period:
         return Period(key, date(year, 1, 1), date(year + 1, 1, 1), f"{year}年")
     if m := _QUARTER.match(key):
         return _quarter(int(m.group(1)), int(m.group(2)), key.upper())
-    raise ValueError(
-        f"unknown period {key!r}: use this_month, last_month, this_quarter, "
-        "this_year, YYYY-MM, YYYY or YYYY-Qn"
-    )
+    return None

@@ -36,6 +36,8 @@ class ImportResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Members whose platform id in the file is held by another member (left unset).
+    conflicts: list[str] = field(default_factory=list)
 
 
 def get_branch(session: Session, name: str) -> Branch | None:
@@ -220,6 +222,9 @@ def upsert_member(session: Session, actor: Actor, branch: Branch, row: RosterRow
         "role": role_for(row),
         "active": True,
     }
+    if member is not None and row.role is None and member.title == row.title:
+        # A role granted in chat (设为书记) survives re-importing a file that names no role.
+        wanted["role"] = member.role
     outcome = "unchanged"
     if member is None:
         member = Member(
@@ -256,11 +261,24 @@ def upsert_member(session: Session, actor: Actor, branch: Branch, row: RosterRow
             outcome = "updated"
     for platform, external_id in row.identities.items():
         current = identities_for(session, [member.id], platform).get(member.id)
-        if current != external_id:
-            set_identity(session, actor, member, platform, external_id)
-            if outcome == "unchanged":
-                outcome = "updated"
+        if (
+            current != external_id
+            and set_identity(session, actor, member, platform, external_id)
+            and outcome == "unchanged"
+        ):
+            outcome = "updated"
     return outcome
+
+
+def _holds_identities(session: Session, branch: Branch, row: RosterRow) -> bool:
+    """True when the row's member has every platform id the row gives."""
+    member_id = session.scalar(
+        select(Member.id).where(Member.branch_id == branch.id, Member.name == row.name)
+    )
+    return member_id is not None and all(
+        identities_for(session, [member_id], platform).get(member_id) == external_id
+        for platform, external_id in row.identities.items()
+    )
 
 
 def import_roster(
@@ -271,6 +289,8 @@ def import_roster(
     for row in rows:
         outcome = upsert_member(session, actor, branch, row)
         getattr(result, outcome).append(row.name)
+        if row.identities and not _holds_identities(session, branch, row):
+            result.conflicts.append(row.name)
     return result
 
 
@@ -291,3 +311,8 @@ def set_role(session: Session, actor: Actor, member: Member, role: str) -> bool:
     member.role = role
     member.updated_at = actor.at
     return True
+
+
+def lock_member(session: Session, member_id: int) -> None:
+    """Hold the member's row until the transaction ends: one message per member at a time."""
+    session.execute(select(Member.id).where(Member.id == member_id).with_for_update())

@@ -1,0 +1,140 @@
+"""Settings: defaults, ZHIBU_* environment variables, a .env file in the working directory, and
+clear Chinese errors from the CLI when a value is wrong."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from bot.config import DEFAULT_DATABASE_URL, Settings, load_settings
+from storage.db import Database
+from storage.models import Branch
+from tests.factories import DATA
+
+ZHIBU = Path(sys.executable).with_name("zhibu")
+
+
+def zhibu(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the CLI in `cwd` with exactly these ZHIBU_* variables."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    environ.update(env)
+    done = subprocess.run(
+        [str(ZHIBU), *args], capture_output=True, cwd=cwd, env=environ, timeout=60, check=False
+    )
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+    )
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///./zhibu.db"
+    assert settings.redis_url is None
+    assert settings.tz == "Asia/Shanghai"
+    assert settings.log_level == "INFO"
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHIBU_DATABASE_URL", "postgresql+psycopg://u:p@db/zhibu")
+    monkeypatch.setenv("ZHIBU_REDIS_URL", "redis://cache:6379/1")
+    monkeypatch.setenv("ZHIBU_TZ", "Asia/Urumqi")
+    monkeypatch.setenv("ZHIBU_LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert settings.database_url == "postgresql+psycopg://u:p@db/zhibu"
+    assert settings.redis_url == "redis://cache:6379/1"
+    assert settings.tz == "Asia/Urumqi"
+    assert settings.log_level == "DEBUG"
+
+
+def test_blank_redis_url_means_the_in_process_substitute(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHIBU_REDIS_URL", "")
+    assert load_settings().redis_url is None
+
+
+def test_dotenv_in_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text(
+        "# local settings\n"
+        "ZHIBU_DATABASE_URL=sqlite:///./from_dotenv.db\n"
+        "ZHIBU_TZ=Europe/Berlin\n"
+        "UNRELATED_KEY=ignored\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///./from_dotenv.db"
+    assert settings.tz == "Europe/Berlin"
+    # The environment beats the file.
+    monkeypatch.setenv("ZHIBU_TZ", "Asia/Shanghai")
+    assert load_settings().tz == "Asia/Shanghai"
+    # Another directory has no .env.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert load_settings().database_url == DEFAULT_DATABASE_URL
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "", "asia/shanghai ", "../etc/passwd", "Asia"])
+def test_unknown_time_zone_is_refused(monkeypatch: pytest.MonkeyPatch, zone: str) -> None:
+    monkeypatch.setenv("ZHIBU_TZ", zone)
+    with pytest.raises(ValidationError, match="时区"):
+        load_settings()
+
+
+def test_unknown_log_level_is_refused() -> None:
+    with pytest.raises(ValidationError, match="日志级别"):
+        Settings(log_level="LOUD")
+
+
+def test_the_cli_reads_env_and_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ZHIBU_DATABASE_URL=sqlite:///./from_dotenv.db\n", "utf-8")
+    done = zhibu(
+        tmp_path,
+        "roster",
+        "import",
+        str(DATA / "roster_sample.csv"),
+        "--branch",
+        "乌鲁木齐某支部",
+        env={"ZHIBU_TZ": "Asia/Urumqi"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "zhibu.db").exists()
+    db = Database(f"sqlite:///{tmp_path / 'from_dotenv.db'}")
+    try:
+        with db.session() as session:
+            branch = session.scalars(select(Branch)).one()
+            assert branch.timezone == "Asia/Urumqi"  # new branches take ZHIBU_TZ
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("source", ["env", "dotenv"])
+def test_bad_time_zone_is_a_clear_cli_error(tmp_path: Path, source: str) -> None:
+    env = {"ZHIBU_TZ": "Mars/Olympus"} if source == "env" else {}
+    if source == "dotenv":
+        (tmp_path / ".env").write_text("ZHIBU_TZ=Mars/Olympus\n", encoding="utf-8")
+    done = zhibu(tmp_path, "parse", "签到", env=env)
+    assert done.returncode != 0
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert "配置有误" in done.stderr
+    assert "ZHIBU_TZ" in done.stderr
+    assert "未知的时区“Mars/Olympus”" in done.stderr
+    assert "Asia/Shanghai" in done.stderr  # an example of a right value
+
+
+def test_bad_log_level_stops_serve_with_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a free loopback port, in case the server did start
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    done = zhibu(tmp_path, "serve", "--port", port, env={"ZHIBU_LOG_LEVEL": "loud"})
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    assert "ZHIBU_LOG_LEVEL" in done.stderr and "日志级别" in done.stderr
+    assert not (tmp_path / "zhibu.db").exists()
