@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +20,9 @@ from storage.export import ledger
 from storage.models import Chat, Member
 from storage.periods import resolve
 from storage.roster import get_branch
+from tests.cli_runner import ZHIBU, run_zhibu
 from tests.factories import BRANCH, DATA
 
-ZHIBU = Path(sys.executable).with_name("zhibu")
 NOW = "2026-11-20T10:00+08:00"
 SAMPLE = DATA / "roster_sample.csv"
 
@@ -33,21 +31,7 @@ def zhibu(
     cwd: Path, *args: str | Path, stdin: bytes = b"", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI with a database in `cwd` and return what it did (text decoded as UTF-8)."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
-    environ["ZHIBU_DATABASE_URL"] = f"sqlite:///{cwd / 'zhibu.db'}"
-    environ.update(env or {})
-    done = subprocess.run(
-        [str(ZHIBU), *map(str, args)],
-        input=stdin,
-        capture_output=True,
-        cwd=cwd,
-        env=environ,
-        timeout=60,
-        check=False,
-    )
-    return subprocess.CompletedProcess(
-        done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
-    )
+    return run_zhibu(cwd, *args, stdin=stdin, env=env)
 
 
 def assert_clean_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:

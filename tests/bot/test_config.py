@@ -3,10 +3,8 @@ clear Chinese errors from the CLI when a value is wrong."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,21 +14,13 @@ from sqlalchemy import select
 from bot.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from storage.db import Database
 from storage.models import Branch
+from tests.cli_runner import run_zhibu
 from tests.factories import DATA
-
-ZHIBU = Path(sys.executable).with_name("zhibu")
 
 
 def zhibu(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """Run the CLI in `cwd` with exactly these ZHIBU_* variables."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
-    environ.update(env)
-    done = subprocess.run(
-        [str(ZHIBU), *args], capture_output=True, cwd=cwd, env=environ, timeout=60, check=False
-    )
-    return subprocess.CompletedProcess(
-        done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
-    )
+    return run_zhibu(cwd, *args, env=env, default_db=False)
 
 
 def test_defaults() -> None:

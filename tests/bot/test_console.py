@@ -3,10 +3,8 @@ the ledger it leaves behind."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,9 +18,9 @@ from storage.export import ledger
 from storage.models import Branch, InboxEntry, Meeting, StudyTask
 from storage.periods import resolve
 from storage.roster import get_branch
+from tests.cli_runner import run_zhibu
 from tests.factories import BRANCH, DATA
 
-ZHIBU = Path(sys.executable).with_name("zhibu")
 DEMO = "示例党支部"
 
 SESSION = """\
@@ -59,20 +57,7 @@ SESSION = """\
 
 def console(cwd: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `zhibu console` with the script on a pipe and a SQLite ledger in `cwd`."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
-    environ["ZHIBU_DATABASE_URL"] = f"sqlite:///{cwd / 'zhibu.db'}"
-    done = subprocess.run(
-        [str(ZHIBU), "console", *args],
-        input=script.encode("utf-8"),
-        capture_output=True,
-        cwd=cwd,
-        env=environ,
-        timeout=60,
-        check=False,
-    )
-    return subprocess.CompletedProcess(
-        done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
-    )
+    return run_zhibu(cwd, "console", *args, stdin=script.encode("utf-8"))
 
 
 @pytest.fixture
@@ -205,16 +190,9 @@ def test_unknown_branch(tmp_path: Path) -> None:
 
 
 def test_branch_option_uses_an_imported_roster(tmp_path: Path, ledger_db: Database) -> None:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
-    environ["ZHIBU_DATABASE_URL"] = f"sqlite:///{tmp_path / 'zhibu.db'}"
     for name in (BRANCH, "机关第二党支部"):
-        subprocess.run(
-            [str(ZHIBU), "roster", "import", str(DATA / "roster_sample.csv"), "--branch", name],
-            cwd=tmp_path,
-            env=environ,
-            check=True,
-            capture_output=True,
-        )
+        done = run_zhibu(tmp_path, "roster", "import", DATA / "roster_sample.csv", "--branch", name)
+        assert done.returncode == 0, done.stderr
 
     ambiguous = console(tmp_path, "签到\n")
     assert ambiguous.returncode == 1
