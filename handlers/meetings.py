@@ -53,6 +53,16 @@ def handle_open(ctx: Context) -> Reply:
             "请先发送「结束签到」，再发起新的会议。"
         )
     roster = active_members(ctx.session, ctx.branch.id)
+    by_name = {m.name: m for m in roster}
+    extra = ctx.parsed.extra
+    unknown = [extra[k] for k in ("host", "recorder") if k in extra and extra[k] not in by_name]
+    if unknown:
+        return Reply(
+            f"名册中没有“{names(unknown)}”，未发起签到。主持人、记录人请写本支部成员的姓名，"
+            "例如：开会 支委会 研究工作 地点：三楼会议室 主持：李明 记录：王芳"
+        )
+    host = by_name.get(extra.get("host", ""), ctx.member)
+    recorder = by_name.get(extra.get("recorder", ""))
     expected, group = expected_members(roster, kinds, topic, ctx.member)
     meeting = meetings.open_meeting(
         ctx.session,
@@ -63,6 +73,9 @@ def handle_open(ctx: Context) -> Reply:
         topic=topic,
         party_group=group,
         expected_member_ids=[m.id for m in expected],
+        place=extra.get("place"),
+        host_member_id=host.id,
+        recorder_member_id=recorder.id if recorder else None,
     )
     on_leave = [
         m.name
@@ -72,7 +85,10 @@ def handle_open(ctx: Context) -> Reply:
     ]
     lines = [
         f"📋 已发起签到：{kinds_label(kinds)}{'「' + topic + '」' if topic else ''}",
-        f"时间：{clock(ctx.now)}" + (f"　范围：{group}" if group else ""),
+        f"时间：{clock(ctx.now)}"
+        + (f"　地点：{meeting.place}" if meeting.place else "")
+        + (f"　范围：{group}" if group else ""),
+        f"主持：{host.name}" + (f"　记录：{recorder.name}" if recorder else ""),
         f"应到 {len(expected)} 人"
         + (f"，已请假 {len(on_leave)} 人（{names(on_leave)}）" if on_leave else "")
         + "。",

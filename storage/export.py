@@ -33,6 +33,9 @@ def ledger(session: Session, branch: Branch, period: Period) -> dict[str, Any]:
         {
             "kinds": v.meeting.kinds,
             "topic": v.meeting.topic,
+            "place": v.meeting.place,
+            "host": names.get(v.meeting.host_member_id or 0),
+            "recorder": names.get(v.meeting.recorder_member_id or 0),
             "status": v.meeting.status,
             "started_at": v.meeting.started_at.astimezone(zone).isoformat(),
             "closed_at": v.meeting.closed_at.astimezone(zone).isoformat()

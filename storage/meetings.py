@@ -65,6 +65,9 @@ def open_meeting(
     topic: str,
     party_group: str | None,
     expected_member_ids: Iterable[int],
+    place: str | None = None,
+    host_member_id: int | None = None,
+    recorder_member_id: int | None = None,
 ) -> Meeting:
     """Open a sitting for check-in; pending leave requests of expected members are applied."""
     meeting = Meeting(
@@ -73,7 +76,9 @@ def open_meeting(
         topic=topic,
         party_group=party_group,
         opened_by_member_id=actor.member_id,
-        host_member_id=actor.member_id,
+        host_member_id=host_member_id or actor.member_id,
+        recorder_member_id=recorder_member_id,
+        place=place,
         status=MEETING_OPEN,
         started_at=actor.at,
         source_inbox_id=actor.inbox_id,

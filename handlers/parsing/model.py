@@ -94,6 +94,7 @@ class Parsed:
         elif i is Intent.OPEN_MEETING:
             out["kinds"] = list(self.kinds)
             out["topic"] = self.topic or ""
+            out.update({k: v for k, v in self.extra.items() if k in ("place", "host", "recorder")})
         elif i is Intent.PUBLISH_STUDY:
             out["title"] = self.title
             out["deadline"] = self.deadline.isoformat() if self.deadline else None

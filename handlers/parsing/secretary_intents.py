@@ -58,12 +58,37 @@ def parse_close(compact: str) -> Parsed | None:
     return Parsed(Intent.CLOSE_MEETING) if _CLOSE_RE.fullmatch(compact) else None
 
 
+# "地点:三楼会议室 主持:李明 记录:王芳" after the topic (the colon is required, so topics stay free).
+_MEETING_FIELD_RE = re.compile(
+    r"(?:^|(?<=[ ,;]))(?P<key>会议地点|地点|地址|主持人|主持|记录人|记录员|记录):[ ]?(?P<value>[^ ,;]{1,50})"
+)
+_MEETING_FIELD_KEYS = {
+    "会议地点": "place",
+    "地点": "place",
+    "地址": "place",
+    "主持人": "host",
+    "主持": "host",
+    "记录人": "recorder",
+    "记录员": "recorder",
+    "记录": "recorder",
+}
+
+
+def meeting_fields(rest: str) -> tuple[str, dict[str, str]]:
+    """Take 地点/主持/记录 out of an 开会 command; return the rest and the fields found."""
+    fields: dict[str, str] = {}
+    for m in reversed(list(_MEETING_FIELD_RE.finditer(rest))):
+        fields.setdefault(_MEETING_FIELD_KEYS[m.group("key")], m.group("value"))
+        rest = cut(rest, m.start(), m.end())
+    return rest, fields
+
+
 def parse_open(text: str) -> Parsed | None:
-    """Recognise 开会 <类型> [主题]."""
+    """Recognise 开会 <类型> [主题] [地点:… 主持:… 记录:…]."""
     m = _OPEN_RE.match(text)
     if m is None:
         return None
-    rest = text[m.end() :].strip()
+    rest, fields = meeting_fields(text[m.end() :].strip())
     hit = find_kinds(rest)
     if hit is None:
         return Parsed(
@@ -71,7 +96,7 @@ def parse_open(text: str) -> Parsed | None:
         )
     topic = squash(rest[: hit.start] + " " + rest[hit.end :])
     topic = strip_edges(_TOPIC_LABEL.sub("", strip_edges(topic)))
-    return Parsed(Intent.OPEN_MEETING, kinds=hit.kinds, topic=cap(topic))
+    return Parsed(Intent.OPEN_MEETING, kinds=hit.kinds, topic=cap(topic), extra=fields)
 
 
 def parse_publish(text: str, today: date) -> Parsed | None:

@@ -96,3 +96,24 @@ def test_missing_checkin_lists_and_mentions(bot: ChatBot) -> None:
     assert "应到 4 人，已签到 1 人，请假 1 人（王芳）" in result.text
     assert "@张伟 @刘洋" in result.text
     assert result.replies[0].mentions == ("zhangwei", "liuyang")
+
+
+def test_place_host_and_recorder_are_recorded(bot: ChatBot) -> None:
+    reply = bot.say("李明", "开会 支委会 讨论年度计划 地点：三楼会议室 主持：王芳 记录人：张伟")
+    assert "地点：三楼会议室" in reply
+    assert "主持：王芳　记录：张伟" in reply
+    meeting = bot.ledger()["meetings"][0]
+    assert meeting["topic"] == "讨论年度计划"
+    assert (meeting["place"], meeting["host"], meeting["recorder"]) == (
+        "三楼会议室",
+        "王芳",
+        "张伟",
+    )
+
+
+def test_host_defaults_to_opener_and_unknown_names_are_refused(bot: ChatBot) -> None:
+    assert "名册中没有“王小二”" in bot.say("李明", "开会 党课 主持：王小二")
+    assert bot.count("meetings") == 0
+    bot.say("李明", "开会 党课 专题党课")
+    meeting = bot.ledger()["meetings"][0]
+    assert (meeting["place"], meeting["host"], meeting["recorder"]) == (None, "李明", None)
