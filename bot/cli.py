@@ -115,7 +115,8 @@ def parse(
             moment = datetime.fromisoformat(now)
         except ValueError as exc:
             raise fail(f"--now 不是 ISO 8601 时间：{now}") from exc
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        # Dates are read in the branch zone, as dispatch does: convert, do not just relabel.
+        moment = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
     else:
         moment = datetime.now(zone)
 

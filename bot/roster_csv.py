@@ -23,6 +23,8 @@ COLUMNS = {
 }
 SECRETARY_WORDS = {"管理员", "书记", "secretary", "admin", "是"}
 MEMBER_WORDS = {"党员", "成员", "member", "否", ""}
+# Minority names are written with several look-alike dots; the ledger keeps one.
+MIDDLE_DOTS = str.maketrans(dict.fromkeys("•・．.‧∙", "·"))
 VALID_NAME = re.compile(r"^[\u4e00-\u9fff·A-Za-z ]{1,20}$")
 PLATFORM_OF = {"wecom": "wecom", "dingtalk": "dingtalk"}
 
@@ -82,6 +84,7 @@ def parse_roster(text: str) -> RosterFile:
             return cells[index].strip() if index is not None and index < len(cells) else ""
 
         name = cells[name_at].strip() if name_at < len(cells) else ""
+        name = name.translate(MIDDLE_DOTS)
         if not VALID_NAME.match(name):
             result.errors.append(f"第{line_no}行：姓名“{name}”无效")
             continue

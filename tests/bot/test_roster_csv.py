@@ -168,3 +168,9 @@ def test_short_rows_are_padded(tmp_path: Path) -> None:
     parsed = read_roster(write(tmp_path, f"{HEADER}\n黄丽,党员\n"))
     assert parsed.errors == []
     assert parsed.rows == [RosterRow(name="黄丽", title="党员")]
+
+
+def test_minority_name_dots_are_unified() -> None:
+    parsed = parse_roster("姓名,职务\n阿依古丽•买买提,党员\n热依拉・艾力,党员\n")
+    assert [row.name for row in parsed.rows] == ["阿依古丽·买买提", "热依拉·艾力"]
+    assert parsed.errors == []
