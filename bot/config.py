@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./zhibu.db"
@@ -21,12 +21,36 @@ class Settings(BaseSettings):
     tz: str = "Asia/Shanghai"
     log_level: str = "INFO"
 
+    # WeCom 智能机器人 HTTP callback crypto (Token / EncodingAESKey) and long connection.
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_bot_id: str | None = None
+    wecom_bot_secret: SecretStr | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    # DingTalk enterprise-internal app robot.
+    dingtalk_app_key: str | None = None
+    dingtalk_app_secret: SecretStr | None = None
+    dingtalk_robot_code: str | None = None  # defaults to the app key
+    dingtalk_stream: bool = False
+    dingtalk_api_base: str = "https://api.dingtalk.com"
+    dingtalk_oapi_base: str = "https://oapi.dingtalk.com"
+
+    @property
+    def wecom_callback_on(self) -> bool:
+        """True when the WeCom callback crypto is configured."""
+        return bool(self.wecom_token and self.wecom_aes_key)
+
+    @property
+    def dingtalk_on(self) -> bool:
+        """True when the DingTalk app credentials are configured."""
+        return bool(self.dingtalk_app_key and self.dingtalk_app_secret)
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
             raise ValueError(f"未知的时区“{value}”，应为 IANA 时区名，例如 Asia/Shanghai") from exc
         return value
 
@@ -38,10 +62,26 @@ class Settings(BaseSettings):
             raise ValueError(f"未知的日志级别“{value}”，可用：{'、'.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("redis_url")
+    @field_validator(
+        "redis_url", "wecom_bot_id", "dingtalk_app_key", "dingtalk_robot_code", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator(
+        "wecom_token", "wecom_aes_key", "wecom_bot_secret", "dingtalk_app_secret", mode="before"
+    )
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return value or None
+
+    @field_validator("wecom_api_base", "dingtalk_api_base", "dingtalk_oapi_base")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"应为 http(s) 地址：{value}")
+        return value.rstrip("/")
 
 
 def load_settings() -> Settings:

@@ -19,6 +19,9 @@ class Message:
     sender_name: str | None = None
     chat_title: str | None = None
     mentions: tuple[str, ...] = ()
+    # Delivery routes this callback teaches about its chat (e.g. a webhook URL), opaque to the
+    # core: dispatch stores them on the chat, the platform's sender reads them back.
+    routes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
