@@ -1,8 +1,11 @@
-"""The ASGI application `zhibu serve` runs: health check now, platform callbacks later."""
+"""The ASGI application `zhibu serve` runs: health check, platform callbacks, outbox sender."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -11,13 +14,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.inbox import DispatchInbox
+from bot.outbox import OutboxSender
+from bot.platforms import build_platforms
+from bot.ratelimit import RateLimiter
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime) -> Starlette:
-    """Build the ASGI app around a wired runtime."""
+def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
+    """Build the ASGI app around a wired runtime; the sender runs inside its lifespan."""
 
     def _database_ok() -> bool:
         try:
@@ -33,6 +40,30 @@ def create_app(runtime: Runtime) -> Starlette:
         body = {"status": "ok" if ok else "degraded", "database": "ok" if ok else "error"}
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    app = Starlette(routes=[Route("/healthz", healthz, methods=["GET"])])
+    wake = asyncio.Event()
+    inbox = DispatchInbox(runtime.dispatcher, runtime.db, runtime.clock, on_queued=wake.set)
+    platforms = build_platforms(runtime.settings, inbox, runtime.clock.now, runtime.redis)
+    sender = OutboxSender(runtime.db, platforms.senders, RateLimiter(runtime.redis), runtime.clock)
+    sender.wake = wake
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        for mode in platforms.modes:
+            log.info("platform on: %s", mode)
+        stop = asyncio.Event()
+        task = asyncio.create_task(sender.run(stop)) if run_sender else None
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"]), *platforms.routes],
+        lifespan=lifespan,
+    )
     app.state.runtime = runtime
+    app.state.sender = sender
+    app.state.platforms = platforms
     return app

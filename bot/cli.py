@@ -220,8 +220,12 @@ def chat_bind(
     chat_id: Annotated[str, typer.Option("--chat-id", help="平台上的群 ID")],
     branch: Annotated[str, typer.Option(help="支部名称")],
     platform: Annotated[str, typer.Option(help="平台：wecom / dingtalk / console")] = "wecom",
+    webhook_key: Annotated[
+        str | None,
+        typer.Option("--webhook-key", help="群机器人（消息推送）的 webhook key 或完整地址"),
+    ] = None,
 ) -> None:
-    """把一个群绑定到支部。"""
+    """把一个群绑定到支部（可同时设置主动推送用的群机器人地址）。"""
     from bot.runtime import build
     from storage import roster
     from storage.audit import Actor
@@ -238,7 +242,10 @@ def chat_bind(
         actor = Actor(f"cli:{os.environ.get('USER', 'admin')}", runtime.clock.now())
         chat = roster.ensure_chat(session, platform, chat_id, title=None, at=actor.at)
         roster.bind_chat(session, actor, chat, target)
-    typer.echo(f"已将 {platform} 群 {chat_id} 绑定到 {branch}。")
+        if webhook_key:
+            roster.merge_chat_routes(chat, {"push_target": webhook_key.strip()})
+    pushed = "，并设置了消息推送地址" if webhook_key else ""
+    typer.echo(f"已将 {platform} 群 {chat_id} 绑定到 {branch}{pushed}。")
 
 
 @app.command()

@@ -168,6 +168,8 @@ class Dispatcher:
         chat = roster.ensure_chat(
             session, message.platform, message.chat_id, title=message.chat_title, at=at
         )
+        if message.routes:
+            roster.merge_chat_routes(chat, message.routes)
         branch = chat.branch
         if branch is None:
             only = roster.only_branch(session)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import redis
+
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.dispatch import Dispatcher
@@ -23,6 +25,7 @@ class Runtime:
     db: Database
     dispatcher: Dispatcher
     clock: Clock
+    redis: redis.Redis
 
 
 def build(settings: Settings, clock: Clock | None = None, *, upgrade: bool = True) -> Runtime:
@@ -32,9 +35,9 @@ def build(settings: Settings, clock: Clock | None = None, *, upgrade: bool = Tru
         migrate.upgrade(db.engine)
     migrate.check_schema(db.engine)
     the_clock = clock or SystemClock()
-    seen = SeenFilter(connect(settings.redis_url))
-    dispatcher = Dispatcher(db, seen, the_clock, settings.tz)
-    return Runtime(settings, db, dispatcher, the_clock)
+    client = connect(settings.redis_url)
+    dispatcher = Dispatcher(db, SeenFilter(client), the_clock, settings.tz)
+    return Runtime(settings, db, dispatcher, the_clock, client)
 
 
 def describe(settings: Settings) -> str:

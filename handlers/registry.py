@@ -51,6 +51,7 @@ ROUTES = MappingProxyType(
         Intent.EXPORT: Route(reports.handle_export, secretary_only=True),
         Intent.CORRECTION: Route(corrections.handle, secretary_only=True, writes=True),
         Intent.BIND: Route(roster.handle_bind, secretary_only=True, writes=True),
+        Intent.BIND_PUSH: Route(roster.handle_bind_push, secretary_only=True, writes=True),
         Intent.ADD_MEMBER: Route(roster.handle_add_member, secretary_only=True, writes=True),
         Intent.SET_ROLE: Route(roster.handle_set_role, secretary_only=True, writes=True),
     }
@@ -67,6 +68,7 @@ INTENT_NAMES = {
     Intent.EXPORT: "导出台账",
     Intent.CORRECTION: "补录",
     Intent.BIND: "绑定支部",
+    Intent.BIND_PUSH: "设置消息推送",
     Intent.ADD_MEMBER: "添加成员",
     Intent.SET_ROLE: "设置管理员",
 }

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from bot.message import Reply
 from handlers.context import Context
-from storage import roster
+from storage import audit, roster
 from storage.models import ROLE_MEMBER, ROLE_SECRETARY
 
 NAME = re.compile(r"^[\u4e00-\u9fff·]{2,8}$")
@@ -83,3 +83,24 @@ def handle_bind(ctx: Context) -> Reply:
         return Reply(f"本群已绑定 {target.name}。")
     roster.bind_chat(ctx.session, ctx.actor, ctx.chat, target)
     return Reply(f"✅ 本群已绑定 {target.name}，签到、学习、志愿服务将记入该支部台账。")
+
+
+def handle_bind_push(ctx: Context) -> Reply:
+    """Remember the group robot address that carries this chat's unprompted pushes."""
+    target = (ctx.parsed.target or "").strip()
+    roster.merge_chat_routes(ctx.chat, {"push_target": target})
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        branch_id=ctx.branch.id,
+        action="bind_push",
+        entity="chat",
+        entity_id=ctx.chat.id,
+        target=mask(target),
+    )
+    return Reply(f"✅ 已设置本群的消息推送地址（{mask(target)}），提醒和通知将通过它发送。")
+
+
+def mask(secret: str) -> str:
+    """Show only the ends of a webhook address or key."""
+    return secret if len(secret) <= 12 else f"{secret[:6]}…{secret[-4:]}"

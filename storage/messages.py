@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
@@ -99,3 +99,94 @@ def replies_to(session: Session, inbox_id: int) -> list[OutboxEntry]:
             select(OutboxEntry).where(OutboxEntry.in_reply_to == inbox_id).order_by(OutboxEntry.id)
         )
     )
+
+
+OUTBOX_SENDING = "sending"
+
+
+def queue_heads(session: Session, platforms: Sequence[str]) -> list[OutboxEntry]:
+    """Return the oldest unfinished row of every chat's queue (messages leave in order)."""
+    if not platforms:
+        return []
+    heads = (
+        select(func.min(OutboxEntry.id))
+        .where(
+            OutboxEntry.platform.in_(platforms),
+            OutboxEntry.status.in_((OUTBOX_PENDING, OUTBOX_SENDING)),
+        )
+        .group_by(OutboxEntry.platform, OutboxEntry.chat_external_id)
+    )
+    return list(
+        session.scalars(
+            select(OutboxEntry).where(OutboxEntry.id.in_(heads)).order_by(OutboxEntry.id)
+        )
+    )
+
+
+def claim(session: Session, row_id: int, now: datetime, lease_until: datetime) -> bool:
+    """Take a due row for sending until `lease_until`; False when another sender has it."""
+    result = session.execute(
+        update(OutboxEntry)
+        .where(
+            OutboxEntry.id == row_id,
+            OutboxEntry.not_before <= now,
+            or_(
+                OutboxEntry.status == OUTBOX_PENDING,
+                and_(OutboxEntry.status == OUTBOX_SENDING, OutboxEntry.lease_until < now),
+            ),
+        )
+        .values(status=OUTBOX_SENDING, lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def finish(
+    session: Session,
+    row_id: int,
+    *,
+    status: str,
+    at: datetime,
+    parts_sent: int,
+    error: str | None = None,
+    not_before: datetime | None = None,
+) -> None:
+    """Record the outcome of a send attempt: sent, failed, or pending again from `not_before`."""
+    values: dict[str, object] = {
+        "status": status,
+        "lease_until": None,
+        "parts_sent": parts_sent,
+        "attempts": OutboxEntry.attempts + 1,
+        "last_error": error,
+    }
+    if status == OUTBOX_SENT:
+        values["sent_at"] = at
+    if not_before is not None:
+        values["not_before"] = not_before
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == row_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def postpone(session: Session, row_id: int, not_before: datetime) -> None:
+    """Put a claimed row back without counting an attempt (e.g. the rate limit is reached)."""
+    session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id == row_id)
+        .values(status=OUTBOX_PENDING, lease_until=None, not_before=not_before)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_delivered(session: Session, row_ids: Sequence[int], at: datetime) -> None:
+    """Mark rows sent that were delivered in a callback's own response."""
+    if row_ids:
+        session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id.in_(row_ids), OutboxEntry.status != OUTBOX_SENT)
+            .values(status=OUTBOX_SENT, sent_at=at, attempts=OutboxEntry.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )

@@ -77,6 +77,9 @@ class Chat(Base):
     title: Mapped[str | None] = mapped_column(String(200))
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("branches.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Delivery routes (webhook, session webhook, conversation ids) as a JSON object; opaque
+    # here, written from callbacks and read by the platform's sender.
+    routes: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
     branch: Mapped[Branch | None] = relationship()
 
@@ -157,6 +160,10 @@ class OutboxEntry(Base):
     mentions: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of platform user ids
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Parts of a split message already delivered; a retry resumes after them.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # While a sender holds the row (status "sending"); past it, the row is free again.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -73,9 +74,7 @@ def ensure_chat(
     session: Session, platform: str, external_id: str, *, title: str | None, at: datetime
 ) -> Chat:
     """Return the chat row for a platform chat id, creating it on first sight."""
-    chat = session.scalar(
-        select(Chat).where(Chat.platform == platform, Chat.external_id == external_id)
-    )
+    chat = find_chat(session, platform, external_id)
     if chat is None:
         chat = Chat(platform=platform, external_id=external_id, title=title, created_at=at)
         session.add(chat)
@@ -316,3 +315,26 @@ def set_role(session: Session, actor: Actor, member: Member, role: str) -> bool:
 def lock_member(session: Session, member_id: int) -> None:
     """Hold the member's row until the transaction ends: one message per member at a time."""
     session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+
+
+def chat_routes(chat: Chat) -> dict[str, str]:
+    """Return the chat's delivery routes."""
+    value = json.loads(chat.routes or "{}")
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def merge_chat_routes(chat: Chat, routes: dict[str, str]) -> bool:
+    """Add or replace delivery routes on a chat; True when something changed."""
+    current = chat_routes(chat)
+    merged = {**current, **routes}
+    if merged == current:
+        return False
+    chat.routes = json.dumps(merged, ensure_ascii=False, sort_keys=True)
+    return True
+
+
+def find_chat(session: Session, platform: str, external_id: str) -> Chat | None:
+    """Return the chat row of a platform chat id, if known."""
+    return session.scalar(
+        select(Chat).where(Chat.platform == platform, Chat.external_id == external_id)
+    )

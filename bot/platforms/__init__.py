@@ -1,0 +1,51 @@
+"""The platforms the bot can live on; each is switched on by its own credentials."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from starlette.routing import BaseRoute
+
+from bot.config import Settings
+from bot.platforms.base import Inbox, Sender
+
+
+@dataclass
+class Platforms:
+    """The HTTP routes, senders and a description of what is on."""
+
+    routes: list[BaseRoute] = field(default_factory=list)
+    senders: dict[str, Sender] = field(default_factory=dict)
+    modes: list[str] = field(default_factory=list)
+
+
+def build_platforms(
+    settings: Settings, inbox: Inbox, clock: Callable[[], datetime], redis_client: object
+) -> Platforms:
+    """Wire every platform whose credentials are set; the others stay off (404)."""
+    from bot.platforms.wecom_sender import WeComSender
+
+    found = Platforms()
+    # Pushes through a group robot (消息推送) need only a per-chat webhook key.
+    found.senders["wecom"] = WeComSender(settings.wecom_api_base)
+    found.modes.append("wecom: group-robot webhook pushes")
+    if settings.wecom_token and settings.wecom_aes_key:
+        from bot.platforms.wecom_http import wecom_routes
+
+        found.routes += wecom_routes(
+            settings.wecom_token.get_secret_value(),
+            settings.wecom_aes_key.get_secret_value(),
+            inbox,
+            clock,
+        )
+        found.modes.append("wecom: AI-bot/robot HTTP callback at /wecom/callback")
+    if settings.dingtalk_app_key and settings.dingtalk_app_secret:
+        from bot.platforms.dingtalk import build_dingtalk
+
+        dingtalk = build_dingtalk(settings, inbox, clock, redis_client)
+        found.routes += dingtalk.routes
+        found.senders.update(dingtalk.senders)
+        found.modes += dingtalk.modes
+    return found

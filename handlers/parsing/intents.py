@@ -27,6 +27,7 @@ _RECORDING_INTENTS = frozenset(
         Intent.PUBLISH_STUDY,
         Intent.CORRECTION,
         Intent.BIND,
+        Intent.BIND_PUSH,
         Intent.ADD_MEMBER,
         Intent.SET_ROLE,
     }
@@ -40,6 +41,7 @@ def _commands(text: str, today: date) -> Parsed | None:
         secretary.parse_open(text)
         or secretary.parse_publish(text, today)
         or secretary.parse_correction(text)
+        or secretary.parse_bind_push(text)
         or secretary.parse_bind(text)
         or secretary.parse_add_member(text)
         or secretary.parse_set_role(text)

@@ -38,6 +38,7 @@ class Intent(StrEnum):
     # Secretary extras beyond the parse contract's list.
     CORRECTION = "correction"  # 补录 <姓名> <签到|请假|学习|补课|缺席> [说明]
     BIND = "bind"  # 绑定 <支部名称>
+    BIND_PUSH = "bind_push"  # 绑定推送 <群机器人 webhook 地址或 key>
     ADD_MEMBER = "add_member"  # 添加成员 <姓名> [党小组] [预备党员] [账号]
     SET_ROLE = "set_role"  # 设为书记 <姓名> / 设为组织委员 <姓名> / 取消管理 <姓名>
 
@@ -114,6 +115,8 @@ class Parsed:
             out["group"] = self.group
             out["probationary"] = self.probationary
             out["account"] = self.account
+        elif i is Intent.BIND_PUSH:
+            out["target"] = self.target
         elif i is Intent.BIND:
             out["name"] = self.name
         if self.error:

@@ -163,6 +163,24 @@ def parse_correction(text: str) -> Parsed | None:
     return Parsed(Intent.CORRECTION, name=name, action=action, reason=reason)
 
 
+_BIND_PUSH_RE = re.compile(r"(?:绑定|设置|配置)(?:消息)?推送(?:地址|机器人)?[: ]*|推送地址[: ]*")
+_PUSH_TARGET_RE = re.compile(r"[A-Za-z0-9:/?=&._%-]{8,500}")
+
+
+def parse_bind_push(text: str) -> Parsed | None:
+    """Recognise 绑定推送 <webhook 地址或 key> (the group robot that carries unprompted pushes)."""
+    m = _BIND_PUSH_RE.match(text)
+    if m is None:
+        return None
+    target = text[m.end() :].strip()
+    if not _PUSH_TARGET_RE.fullmatch(target):
+        return Parsed(
+            Intent.BIND_PUSH,
+            error="请附上群机器人的 webhook 地址，例如：绑定推送 https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…",
+        )
+    return Parsed(Intent.BIND_PUSH, target=target)
+
+
 def parse_bind(text: str) -> Parsed | None:
     """Recognise 绑定 <支部名称>."""
     m = _BIND_RE.match(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from storage.roster import chat_routes, find_chat
 from tests.factories import ChatBot
 
 
@@ -33,3 +34,15 @@ def test_set_and_remove_secretary(bot: ChatBot) -> None:
 def test_cannot_remove_last_secretary(bot: ChatBot) -> None:
     bot.say("李明", "取消管理员 王芳")
     assert "唯一的管理员" in bot.say("李明", "取消管理员 李明")
+
+
+def test_bind_push_target_is_stored_on_the_chat_and_masked(bot: ChatBot) -> None:
+    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    reply = bot.say("李明", f"绑定推送 {url}")
+    assert "已设置本群的消息推送地址" in reply
+    assert "0ec2sifa5aaa" not in reply
+    with bot.db.session() as session:
+        chat = find_chat(session, "wecom", bot.chat_id)
+        assert chat is not None
+        assert chat_routes(chat) == {"push_target": url}
+    assert "只有支部书记或管理员" in bot.say("赵磊", f"绑定推送 {url}")

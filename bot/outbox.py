@@ -1,0 +1,177 @@
+"""The outbox sender: drains queued messages to the platforms, in order per chat, exactly once.
+
+Rows are claimed with a lease (so several processes can run senders, and a crashed sender's row
+is picked up again), rate-limited per destination, retried with jittered exponential backoff on
+transient errors and marked failed, loudly, on permanent ones. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from starlette.concurrency import run_in_threadpool
+
+from bot.clock import Clock
+from bot.platforms.base import Delivery, Outcome, Sender, SendResult
+from bot.ratelimit import RateLimiter
+from storage import messages, roster
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: base·2^(n−1), capped, times a factor in [0.5, 1.5)."""
+
+    base_seconds: float = 2.0
+    max_seconds: float = 600.0
+
+    def delay(self, attempts: int, rng: random.Random) -> float:
+        """Seconds to wait before attempt number `attempts + 1`."""
+        raw = min(self.max_seconds, self.base_seconds * 2.0 ** max(0, attempts - 1))
+        return raw * (0.5 + rng.random())
+
+
+class OutboxSender:
+    """Sends due outbox rows of the configured platforms."""
+
+    def __init__(
+        self,
+        db: Database,
+        senders: Mapping[str, Sender],
+        limiter: RateLimiter,
+        clock: Clock,
+        *,
+        lease: timedelta = timedelta(seconds=60),
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.db = db
+        self.senders = dict(senders)
+        self.limiter = limiter
+        self.clock = clock
+        self.lease = lease
+        self.backoff = backoff or Backoff()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+        self.wake = asyncio.Event()
+
+    def _claim(self) -> list[tuple[Delivery, int]]:
+        now = self.clock.now()
+        claimed: list[tuple[Delivery, int]] = []
+        with self.db.transaction() as session:
+            heads = messages.queue_heads(session, list(self.senders))
+            for row in heads:
+                if not messages.claim(session, row.id, now, now + self.lease):
+                    continue
+                chat = roster.find_chat(session, row.platform, row.chat_external_id)
+                delivery = Delivery(
+                    outbox_id=row.id,
+                    platform=row.platform,
+                    chat_id=row.chat_external_id,
+                    text=row.text,
+                    mentions=tuple(messages.mentions_of(row)),
+                    kind=row.kind,
+                    routes=roster.chat_routes(chat) if chat else {},
+                    parts_sent=row.parts_sent,
+                )
+                claimed.append((delivery, row.attempts))
+        return claimed
+
+    def _record(self, delivery: Delivery, result: SendResult, attempts_before: int) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            if result.outcome is Outcome.SENT:
+                messages.finish(
+                    session,
+                    delivery.outbox_id,
+                    status=messages.OUTBOX_SENT,
+                    at=now,
+                    parts_sent=result.parts_sent,
+                )
+            elif result.outcome is Outcome.RETRY:
+                wait = result.retry_after or self.backoff.delay(attempts_before + 1, self.rng)
+                messages.finish(
+                    session,
+                    delivery.outbox_id,
+                    status=messages.OUTBOX_PENDING,
+                    at=now,
+                    parts_sent=result.parts_sent,
+                    error=result.error,
+                    not_before=now + timedelta(seconds=wait),
+                )
+            else:
+                messages.finish(
+                    session,
+                    delivery.outbox_id,
+                    status=messages.OUTBOX_FAILED,
+                    at=now,
+                    parts_sent=result.parts_sent,
+                    error=result.error,
+                )
+        if result.outcome is Outcome.PERMANENT:
+            log.error(
+                "outbox %s to %s:%s failed permanently: %s",
+                delivery.outbox_id,
+                delivery.platform,
+                delivery.chat_id,
+                result.error,
+            )
+        elif result.outcome is Outcome.RETRY:
+            log.warning(
+                "outbox %s to %s:%s will be retried: %s",
+                delivery.outbox_id,
+                delivery.platform,
+                delivery.chat_id,
+                result.error,
+            )
+
+    def _postpone(self, outbox_id: int, wait: float) -> None:
+        with self.db.transaction() as session:
+            messages.postpone(session, outbox_id, self.clock.now() + timedelta(seconds=wait))
+
+    async def _deliver(self, delivery: Delivery, attempts: int) -> None:
+        sender = self.senders[delivery.platform]
+        limit = sender.rate_limit(delivery)
+        wait = await run_in_threadpool(
+            self.limiter.acquire, limit.key, limit.per_minute, self.clock.now()
+        )
+        if wait > 0:
+            await run_in_threadpool(self._postpone, delivery.outbox_id, wait)
+            return
+        try:
+            result = await sender.send(delivery)
+        except Exception as exc:  # an adapter bug must not stop the queue or lose the row
+            log.exception("sender %s raised", delivery.platform)
+            result = SendResult(
+                Outcome.RETRY, error=f"{type(exc).__name__}: {exc}", parts_sent=delivery.parts_sent
+            )
+        await run_in_threadpool(self._record, delivery, result, attempts)
+
+    async def drain_once(self) -> int:
+        """Send every due queue head once (chats in parallel); return how many were tried."""
+        deliveries = await run_in_threadpool(self._claim)
+        if deliveries:
+            await asyncio.gather(*(self._deliver(d, n) for d, n in deliveries))
+        return len(deliveries)
+
+    async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
+        """Drain until `stop` is set, waking early when `wake` is set by a new reply."""
+        while not stop.is_set():
+            try:
+                sent = await self.drain_once()
+            except Exception:
+                log.exception("outbox drain failed; will try again")
+                sent = 0
+            if sent:
+                continue
+            self.wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
