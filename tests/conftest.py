@@ -10,15 +10,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from sqlalchemy import create_engine, text
 
 from bot.clock import FixedClock
 from storage import migrate
 from storage.db import Database
+from storage.redis import connect
 from tests.factories import ChatBot
 
 TZ = ZoneInfo("Asia/Shanghai")
 PG_URL = os.environ.get("ZHIBU_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("ZHIBU_TEST_REDIS_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
@@ -26,7 +29,7 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def _no_outside_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep a developer's environment and .env out of the tests."""
     for key in list(os.environ):
-        if key.startswith("ZHIBU_") and key != "ZHIBU_TEST_DATABASE_URL":
+        if key.startswith("ZHIBU_") and not key.startswith("ZHIBU_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
 
@@ -75,14 +78,30 @@ def db(database_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
+def redis_client(database_url: str) -> Iterator[redis.Redis]:
+    """The in-process substitute next to SQLite; a real Redis next to PostgreSQL when configured.
+
+    So one run covers both production shapes: embedded defaults, and PostgreSQL + Redis.
+    """
+    if REDIS_URL and not database_url.startswith("sqlite"):
+        client = redis.Redis.from_url(REDIS_URL)
+        client.flushdb()
+        yield client
+        client.flushdb()
+        client.close()
+    else:
+        yield connect(None)
+
+
+@pytest.fixture
 def clock() -> FixedClock:
     """Friday 2026-11-20 10:00 in Shanghai, the date the parse examples assume."""
     return FixedClock(datetime(2026, 11, 20, 10, 0, tzinfo=TZ))
 
 
 @pytest.fixture
-def bot(db: Database, clock: FixedClock) -> ChatBot:
+def bot(db: Database, clock: FixedClock, redis_client: redis.Redis) -> ChatBot:
     """A WeCom group chat of the sample branch, driven through production dispatch."""
-    chat = ChatBot(db, clock)
+    chat = ChatBot(db, clock, redis_client=redis_client)
     chat.seed()
     return chat

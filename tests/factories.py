@@ -6,6 +6,7 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import redis
 from sqlalchemy import func, select
 
 from bot.clock import FixedClock
@@ -29,13 +30,19 @@ class ChatBot:
     """One group chat on one platform; `say` returns the bot's reply text."""
 
     def __init__(
-        self, db: Database, clock: FixedClock, platform: str = "wecom", chat_id: str = "wrk-chat-1"
+        self,
+        db: Database,
+        clock: FixedClock,
+        platform: str = "wecom",
+        chat_id: str = "wrk-chat-1",
+        redis_client: redis.Redis | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.platform = platform
         self.chat_id = chat_id
-        self.seen = SeenFilter(connect(None))
+        self.redis = redis_client if redis_client is not None else connect(None)
+        self.seen = SeenFilter(self.redis)
         self.dispatcher = Dispatcher(db, self.seen, clock, "Asia/Shanghai")
         self._ids = itertools.count(1)
 

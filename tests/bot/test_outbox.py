@@ -6,6 +6,8 @@ import asyncio
 import random
 from datetime import timedelta
 
+import redis
+
 from bot.clock import FixedClock
 from bot.outbox import Backoff, OutboxSender
 from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult
@@ -55,11 +57,13 @@ def enqueue(db: Database, clock: FixedClock, chat: str, *texts: str) -> None:
             )
 
 
-def make(db: Database, clock: FixedClock, sender: ScriptedSender) -> OutboxSender:
+def make(
+    db: Database, clock: FixedClock, sender: ScriptedSender, client: redis.Redis | None = None
+) -> OutboxSender:
     return OutboxSender(
         db,
         {"wecom": sender},
-        RateLimiter(connect(None)),
+        RateLimiter(client if client is not None else connect(None)),
         clock,
         backoff=Backoff(base_seconds=10, max_seconds=100),
         rng=random.Random(1),
@@ -175,10 +179,12 @@ def test_two_senders_deliver_each_row_once(db: Database, clock: FixedClock) -> N
     assert sorted(delivered) == sorted(f"{c}{i}" for c in "ABCDEFGH" for i in range(4))
 
 
-def test_rate_limit_spreads_a_burst(db: Database, clock: FixedClock) -> None:
+def test_rate_limit_spreads_a_burst(
+    db: Database, clock: FixedClock, redis_client: redis.Redis
+) -> None:
     enqueue(db, clock, "A", *(f"m{i:02d}" for i in range(25)))
     sender = ScriptedSender(per_minute=20)
-    outbox = make(db, clock, sender)
+    outbox = make(db, clock, sender, redis_client)
     drain(outbox, times=30)
     assert len(sender.sent) == 20
     assert rows(db)["m20"].status == "pending"

@@ -37,7 +37,9 @@ def test_cannot_remove_last_secretary(bot: ChatBot) -> None:
 
 
 def test_bind_push_target_is_stored_on_the_chat_and_masked(bot: ChatBot) -> None:
-    url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    url = (
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+    )
     reply = bot.say("李明", f"绑定推送 {url}")
     assert "已设置本群的消息推送地址" in reply
     assert "0ec2sifa5aaa" not in reply

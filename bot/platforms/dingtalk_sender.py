@@ -1,0 +1,238 @@
+"""Sending to DingTalk groups: the message's sessionWebhook while it lives, else the robot OpenAPI.
+
+Never raises: every platform or network failure becomes a `SendResult` the outbox understands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult
+from bot.platforms.dingtalk_token import TokenCache, TokenError
+
+log = logging.getLogger(__name__)
+
+GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
+REAL_OAPI_HOST = "oapi.dingtalk.com"
+MAX_PART_CHARS = 4000
+PER_MINUTE = 20
+WEBHOOK_MARGIN_MS = 60_000  # don't start a send on a webhook that dies within a minute
+THROTTLED_RETRY_AFTER = 60.0
+TOKEN_RETRY_AFTER = 30.0
+
+RETRY_CODES = frozenset({"410100", "-1", "130101"})
+PERMANENT_CODES = frozenset({"400102", "400105", "400106", "400013", "310000"})
+TOKEN_CODES = frozenset({"400101", "300001", "300005", "InvalidAuthentication"})
+NO_CONVERSATION = "没有可用的群会话标识（openConversationId），无法主动发送；请先在群里@机器人说一句话。"
+
+
+def split_text(text: str, limit: int = MAX_PART_CHARS) -> list[str]:
+    """Cut text into parts of at most `limit` characters, preferring to cut after a newline."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit) + 1
+        if cut <= limit // 2:
+            cut = limit
+        parts.append(text[:cut])
+        text = text[cut:]
+    parts.append(text)
+    return parts
+
+
+def is_token_error(code: str, status: int = 200) -> bool:
+    """True when DingTalk says the access token is missing, invalid or expired."""
+    lowered = code.lower()
+    stale = "accesstoken" in lowered and ("invalid" in lowered or "expired" in lowered)
+    return code in TOKEN_CODES or status == 401 or stale
+
+
+def classify(code: str, status: int = 200) -> SendResult | None:
+    """Map a DingTalk error code (errcode or OpenAPI `code`) to a result; None when unknown."""
+    lowered = code.lower()
+    if is_token_error(code, status):
+        return SendResult(Outcome.RETRY, f"token: {code or status}", TOKEN_RETRY_AFTER)
+    if code in RETRY_CODES or status == 429 or "throttl" in lowered or "qpslimit" in lowered:
+        return SendResult(Outcome.RETRY, f"throttled: {code or status}", THROTTLED_RETRY_AFTER)
+    if code in PERMANENT_CODES or code.startswith(("invalidParameter", "4301")):
+        return SendResult(Outcome.PERMANENT, f"refused: {code}")
+    return None
+
+
+class DingTalkSender:
+    """The DingTalk `Sender`: session webhook replies, OpenAPI group messages otherwise."""
+
+    name = "dingtalk"
+
+    def __init__(
+        self,
+        *,
+        app_key: str,
+        app_secret: str,
+        robot_code: str,
+        api_base: str,
+        oapi_base: str,
+        tokens: TokenCache,
+        clock: Callable[[], datetime],
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self.app_key = app_key
+        self._app_secret = app_secret  # held for symmetry; the token cache does the signing-in
+        self._robot_code = robot_code or app_key
+        self._api_base = api_base.rstrip("/")
+        self._oapi_base = oapi_base.rstrip("/")
+        self._tokens = tokens
+        self._clock = clock
+        self._client = client
+        self._owns_client = client is None
+        self._timeout = timeout
+
+    def rate_limit(self, delivery: Delivery) -> RateLimit:
+        """DingTalk throttles a robot at 20 messages a minute per group."""
+        return RateLimit(f"dingtalk:chat:{delivery.chat_id}", PER_MINUTE)
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        """Deliver the remaining parts of the message; never raise."""
+        try:
+            return await self._send(delivery)
+        except Exception as exc:  # a bug must not kill the outbox loop
+            log.exception("dingtalk send %s: unexpected failure", delivery.outbox_id)
+            return SendResult(
+                Outcome.RETRY, f"unexpected: {type(exc).__name__}", parts_sent=delivery.parts_sent
+            )
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this sender created it."""
+        if self._client is not None and self._owns_client:
+            await self._client.aclose()
+            self._client = None
+
+    async def _send(self, delivery: Delivery) -> SendResult:
+        parts = split_text(delivery.text)
+        for index in range(min(delivery.parts_sent, len(parts)), len(parts)):
+            mentions = delivery.mentions if index == 0 else ()
+            result = await self._send_part(delivery, parts[index], mentions)
+            if result.outcome is not Outcome.SENT:
+                log.warning(
+                    "dingtalk send %s part %d/%d: %s %s",
+                    delivery.outbox_id,
+                    index + 1,
+                    len(parts),
+                    result.outcome,
+                    result.error,
+                )
+                return replace(result, parts_sent=index)
+        return SendResult(Outcome.SENT, parts_sent=len(parts))
+
+    async def _send_part(
+        self, delivery: Delivery, text: str, mentions: tuple[str, ...]
+    ) -> SendResult:
+        webhook = self._live_webhook(delivery.routes)
+        if webhook is not None:
+            result = await self._post_session(webhook, text, mentions)
+            if result is not None:
+                return result
+            log.info("dingtalk send %s: session webhook gone, using OpenAPI", delivery.outbox_id)
+        return await self._post_openapi(delivery.routes, text)
+
+    def _live_webhook(self, routes: dict[str, str]) -> str | None:
+        """The session webhook URL to use, if it is trusted and lives past the margin."""
+        url, expires = routes.get("session_webhook"), routes.get("session_webhook_expires")
+        if not url or not expires or not expires.isdigit():
+            return None
+        now_ms = self._clock().timestamp() * 1000
+        if int(expires) - now_ms <= WEBHOOK_MARGIN_MS:
+            return None
+        parts, ours = urlsplit(url), urlsplit(self._oapi_base)
+        if (parts.scheme, parts.netloc) == (ours.scheme, ours.netloc):
+            return url
+        if parts.scheme == "https" and parts.hostname == REAL_OAPI_HOST:
+            # Learned from real DingTalk while oapi_base points elsewhere (tests, staging).
+            return self._oapi_base + parts.path + (f"?{parts.query}" if parts.query else "")
+        log.warning("dingtalk: ignoring a session webhook on an unexpected host")
+        return None
+
+    async def _post_session(
+        self, url: str, text: str, mentions: tuple[str, ...]
+    ) -> SendResult | None:
+        """Post to a session webhook; None when the session is gone (use the OpenAPI)."""
+        body = {
+            "msgtype": "text",
+            "text": {"content": text},
+            "at": {"atUserIds": list(mentions), "isAtAll": False},
+        }
+        response = await self._post(url, body, {})
+        if isinstance(response, SendResult):
+            return response
+        status, data = response
+        if status == 429 or status >= 500:
+            return classify("", status) or SendResult(Outcome.RETRY, f"HTTP {status}")
+        if status != 200:
+            return None  # 4xx: the session URL is no longer valid
+        code = str(data.get("errcode", 0))
+        if code == "0":
+            return SendResult(Outcome.SENT)
+        if code in TOKEN_CODES:  # 300001 "session 不存在": expired early
+            return None
+        message = str(data.get("errmsg", ""))[:200]
+        known = classify(code)
+        if known is not None:
+            return replace(known, error=f"{known.error} {message}".strip())
+        return SendResult(Outcome.RETRY, f"errcode {code} {message}".strip())
+
+    async def _post_openapi(self, routes: dict[str, str], text: str) -> SendResult:
+        conversation = routes.get("open_conversation_id")
+        if not conversation:
+            return SendResult(Outcome.PERMANENT, NO_CONVERSATION)
+        try:
+            token = await self._tokens.get()
+        except TokenError as exc:
+            return SendResult(Outcome.RETRY, f"token: {exc}", TOKEN_RETRY_AFTER)
+        body = {
+            "robotCode": self._robot_code,
+            "openConversationId": conversation,
+            "msgKey": "sampleText",
+            "msgParam": json.dumps({"content": text}, ensure_ascii=False),
+        }
+        headers = {"x-acs-dingtalk-access-token": token}
+        response = await self._post(self._api_base + GROUP_SEND_PATH, body, headers)
+        if isinstance(response, SendResult):
+            return response
+        status, data = response
+        if 200 <= status < 300:
+            return SendResult(Outcome.SENT)
+        code = str(data.get("code") or "")
+        message = str(data.get("message") or "")[:200]
+        result = classify(code, status)
+        if is_token_error(code, status):
+            self._tokens.invalidate(token)
+        if result is None:
+            outcome = Outcome.RETRY if status >= 500 else Outcome.PERMANENT
+            result = SendResult(outcome, f"HTTP {status} {code}".strip())
+        return replace(result, error=f"{result.error} {message}".strip())
+
+    async def _post(
+        self, url: str, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]] | SendResult:
+        """POST JSON; return (status, JSON object) or a RETRY result for network failures."""
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        try:
+            response = await self._client.post(
+                url, json=body, headers=headers, timeout=self._timeout
+            )
+        except httpx.HTTPError as exc:
+            return SendResult(Outcome.RETRY, f"network: {type(exc).__name__}")
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        return response.status_code, data if isinstance(data, dict) else {}

@@ -1,0 +1,178 @@
+"""Outbound WeCom: text messages through the group robot / 消息推送 webhook (`webhook/send`).
+
+Where to send comes from the chat's routes: `webhook_url` learned from a group-robot callback,
+or `push_target` / `webhook_key` bound by a secretary (a full webhook address or its key).
+Texts over 2048 UTF-8 bytes are split at line breaks and numbered; a retry resumes at the first
+undelivered part. WeCom answers HTTP 200 even for errors, so `errcode` decides the outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult
+from bot.platforms.wecom_text import split_numbered
+
+log = logging.getLogger(__name__)
+
+PUBLIC_API_BASE = "https://qyapi.weixin.qq.com"
+SEND_PATH = "/cgi-bin/webhook/send"
+TEXT_MAX_BYTES = 2048
+PER_MINUTE = 20
+RATE_LIMITED_WAIT = 60.0
+ROUTE_NAMES = ("webhook_url", "push_target", "webhook_key")
+_KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+NO_ROUTE = "本群未绑定企业微信消息推送地址，请书记发送：绑定推送 <webhook地址>"
+BAD_ROUTE = "本群的企业微信消息推送地址格式不对，请书记重新发送：绑定推送 <webhook地址>"
+INVALID_KEY = "企业微信消息推送地址已失效（93000），请书记重新发送：绑定推送 <webhook地址>"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one delivery goes: the webhook key, the URL to POST, and an optional chatid."""
+
+    key: str
+    url: str
+    chatid: str | None = None
+
+
+def _is_wecom_host(host: str) -> bool:
+    return host == "qyapi.weixin.qq.com" or host.endswith(".qyapi.weixin.qq.com")
+
+
+def mask(key: str) -> str:
+    """A webhook key shortened for logs."""
+    return f"{key[:4]}…" if len(key) > 4 else "…"
+
+
+def resolve(delivery: Delivery, api_base: str) -> Target | None:
+    """The send target of a delivery; None without a usable route (raises nothing)."""
+    base = api_base.rstrip("/")
+    for name in ROUTE_NAMES:
+        value = (delivery.routes.get(name) or "").strip()
+        if not value:
+            continue
+        if "://" not in value:
+            key, host, learned = value, "", ""
+        else:
+            parts = urlsplit(value)
+            key = (parse_qs(parts.query).get("key") or [""])[0].strip()
+            host, learned = (parts.hostname or "").lower(), value
+        if not _KEY.match(key):
+            return None
+        if learned and _is_wecom_host(host) and base == PUBLIC_API_BASE:
+            url = learned  # the address WeCom itself handed out
+        else:
+            url = f"{base}{SEND_PATH}?key={key}"  # never POST to another host
+        # A robot learned from a callback may sit in several groups: name the group.
+        chatid = None
+        if name == "webhook_url" and not delivery.chat_id.startswith("single:"):
+            chatid = delivery.chat_id
+        return Target(key, url, chatid)
+    return None
+
+
+def _errcode_result(code: int, errmsg: str) -> SendResult | None:
+    """Map a WeCom errcode to an outcome; None means sent."""
+    if code == 0:
+        return None
+    if 45000 <= code < 46000:  # 45009 api freq out of limit, and its kin
+        return SendResult(Outcome.RETRY, f"企业微信限流（{code}）", retry_after=RATE_LIMITED_WAIT)
+    if code == -1:
+        return SendResult(Outcome.RETRY, "企业微信系统繁忙（-1）")
+    if code == 93000:
+        return SendResult(Outcome.PERMANENT, INVALID_KEY)
+    return SendResult(Outcome.PERMANENT, f"企业微信拒绝发送（{code}：{errmsg[:100]}）")
+
+
+class WeComSender:
+    """The WeCom half of the outbox: one delivery, once, never raising."""
+
+    name = "wecom"
+
+    def __init__(
+        self, api_base: str, client: httpx.AsyncClient | None = None, timeout: float = 5.0
+    ) -> None:
+        self.api_base = api_base.rstrip("/")
+        self.timeout = timeout
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(timeout=timeout)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this sender created it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    def rate_limit(self, delivery: Delivery) -> RateLimit:
+        """20 messages a minute per robot key (unbound chats share a per-chat bucket)."""
+        target = resolve(delivery, self.api_base)
+        if target is None:
+            return RateLimit(f"wecom:unbound:{delivery.chat_id}", PER_MINUTE)
+        return RateLimit(f"wecom:webhook:{target.key}", PER_MINUTE)
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        """Send the delivery's remaining parts in order; report how many are delivered."""
+        try:
+            return await self._send(delivery)
+        except Exception as exc:  # never raise into the outbox
+            log.exception("wecom send failed unexpectedly for outbox row %s", delivery.outbox_id)
+            error = f"企业微信发送出错（{type(exc).__name__}）"
+            return SendResult(Outcome.RETRY, error, parts_sent=delivery.parts_sent)
+
+    async def _send(self, delivery: Delivery) -> SendResult:
+        target = resolve(delivery, self.api_base)
+        if target is None:
+            bound = any(delivery.routes.get(name) for name in ROUTE_NAMES)
+            error = BAD_ROUTE if bound else NO_ROUTE
+            return SendResult(Outcome.PERMANENT, error, parts_sent=delivery.parts_sent)
+        parts = split_numbered(delivery.text, TEXT_MAX_BYTES)
+        for index in range(max(delivery.parts_sent, 0), len(parts)):
+            text: dict[str, Any] = {"content": parts[index]}
+            if index == 0 and delivery.mentions:
+                text["mentioned_list"] = list(delivery.mentions)
+            body: dict[str, Any] = {"msgtype": "text", "text": text}
+            if target.chatid:
+                body["chatid"] = target.chatid
+            failure = await self._post(target, body)
+            if failure is not None:
+                log.warning(
+                    "wecom webhook %s: part %d/%d of outbox row %s not sent: %s",
+                    mask(target.key),
+                    index + 1,
+                    len(parts),
+                    delivery.outbox_id,
+                    failure.error,
+                )
+                return replace(failure, parts_sent=index)
+        return SendResult(Outcome.SENT, parts_sent=len(parts))
+
+    async def _post(self, target: Target, body: dict[str, Any]) -> SendResult | None:
+        """POST one message; None when WeCom accepted it."""
+        try:
+            response = await self._client.post(target.url, json=body, timeout=self.timeout)
+        except httpx.TimeoutException:
+            return SendResult(Outcome.RETRY, "企业微信接口超时")
+        except httpx.HTTPError as exc:
+            return SendResult(Outcome.RETRY, f"连接企业微信失败（{type(exc).__name__}）")
+        status = response.status_code
+        if status == 429:
+            return SendResult(Outcome.RETRY, "企业微信限流（HTTP 429）", RATE_LIMITED_WAIT)
+        if status >= 500:
+            return SendResult(Outcome.RETRY, f"企业微信服务异常（HTTP {status}）")
+        if status != 200:
+            return SendResult(Outcome.PERMANENT, f"企业微信拒绝请求（HTTP {status}）")
+        try:
+            data = response.json()
+        except ValueError:
+            return SendResult(Outcome.RETRY, "企业微信返回了无法识别的内容")
+        code = data.get("errcode") if isinstance(data, dict) else None
+        if not isinstance(code, int):
+            return SendResult(Outcome.RETRY, "企业微信返回了无法识别的内容")
+        return _errcode_result(code, str(data.get("errmsg") or ""))
