@@ -87,7 +87,7 @@ class TokenCache:
             if cached is not None:
                 return cached
             lock = self._redis.lock(self.key + ":lock", timeout=self._lock_timeout)
-            if lock.acquire(blocking=False):
+            if True:
                 try:
                     cached = self._read()  # someone may have refreshed just before we locked
                     if cached is not None:

@@ -1,0 +1,212 @@
+"""A fake WeCom: the webhook send API on loopback, and callbacks encrypted the way WeCom does.
+
+The callback builder uses wechatpy's own crypto (not the adapter's), so tests of the adapter
+check it against an independent implementation of the protocol.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import xml.etree.ElementTree as ET
+from collections import deque
+from datetime import datetime
+from typing import Any
+
+from wechatpy.crypto import _get_signature
+from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
+
+from tests.fakes.http import FakeServer, Recorded, Scripted
+
+SEND_PATH = "/cgi-bin/webhook/send"
+OK = {"errcode": 0, "errmsg": "ok"}
+RATE_LIMITED = Scripted(200, {"errcode": 45009, "errmsg": "api freq out of limit"})
+INVALID_KEY = Scripted(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
+BUSY = Scripted(200, {"errcode": -1, "errmsg": "system busy"})
+SERVER_ERROR = Scripted(500, {"error": "internal"})
+DROPPED = Scripted(drop=True)
+PASS = None  # in a fail_next script: answer this request normally
+
+
+def slow(seconds: float) -> Scripted:
+    """An answer that arrives only after `seconds` (longer than the client's timeout)."""
+    return Scripted(200, OK, delay=seconds)
+
+
+class FakeWeCom:
+    """`POST /cgi-bin/webhook/send?key=…` on 127.0.0.1: checks keys, records texts per key."""
+
+    def __init__(self, *keys: str) -> None:
+        self.server = FakeServer()
+        self.keys = set(keys)
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self._script: deque[Scripted | None] = deque()
+        self._lock = threading.Lock()
+        self.server.route("POST", SEND_PATH, self._send)
+
+    def __enter__(self) -> FakeWeCom:
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The fake's http://127.0.0.1:PORT, to use as the sender's api_base."""
+        return self.server.base_url
+
+    def fail_next(self, *answers: Scripted | None) -> None:
+        """Answer the next sends with these (`PASS` = normally), then normally again."""
+        with self._lock:
+            self._script.extend(answers)
+
+    def sent(self, key: str) -> list[dict[str, Any]]:
+        """Message bodies accepted for `key`, in order."""
+        with self._lock:
+            return list(self.messages.get(key, []))
+
+    def texts(self, key: str) -> list[str]:
+        """The text contents accepted for `key`, in order."""
+        return [m["text"]["content"] for m in self.sent(key) if m.get("msgtype") == "text"]
+
+    def attempts(self) -> list[Recorded]:
+        """Every request to the send API, accepted or not."""
+        return self.server.received(SEND_PATH)
+
+    def _send(self, request: Recorded) -> Scripted:
+        with self._lock:
+            if self._script:
+                scripted = self._script.popleft()
+                if scripted is not None:
+                    return scripted
+        key = request.query.get("key", "")
+        if key not in self.keys:
+            return INVALID_KEY
+        try:
+            body = request.json()
+        except ValueError:
+            return Scripted(200, {"errcode": 40001, "errmsg": "invalid json"})
+        content = body.get("text", {}).get("content", "")
+        if body.get("msgtype") == "text" and len(content.encode("utf-8")) > 2048:
+            return Scripted(200, {"errcode": 40058, "errmsg": "content exceed max length"})
+        with self._lock:
+            self.messages.setdefault(key, []).append(body)
+        return Scripted(200, OK)
+
+
+class WeComCallbacks:
+    """Builds callbacks as WeCom sends them (ReceiveId "" for robots) and opens the replies."""
+
+    def __init__(self, token: str, aes_key: str, receive_id: str = "") -> None:
+        self.token = token
+        self.aes_key = aes_key
+        self.receive_id = receive_id
+        self._wechat = WeChatCrypto(token, aes_key, receive_id)
+        self._nonce = 1000
+
+    def _next_nonce(self) -> str:
+        self._nonce += 1
+        return str(self._nonce)
+
+    def encrypt(self, plaintext: str) -> str:
+        """Encrypt like WeCom (wechatpy's implementation)."""
+        return str(PrpCrypto(self._wechat.key).encrypt(plaintext, self.receive_id).decode())
+
+    def sign(self, timestamp: str, nonce: str, encrypt: str) -> str:
+        """msg_signature over these values (wechatpy's implementation)."""
+        return str(_get_signature(self.token, timestamp, nonce, encrypt))
+
+    def verification(self, echo: str, at: datetime) -> dict[str, str]:
+        """Query parameters of a GET URL verification whose answer is `echo`."""
+        timestamp, nonce = str(int(at.timestamp())), self._next_nonce()
+        echostr = self.encrypt(echo)
+        return {
+            "msg_signature": self.sign(timestamp, nonce, echostr),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "echostr": echostr,
+        }
+
+    def json_callback(self, payload: dict[str, Any], at: datetime) -> tuple[dict[str, str], bytes]:
+        """(query, body) of an AI-bot (or JSON-mode robot) POST carrying `payload`."""
+        timestamp, nonce = str(int(at.timestamp())), self._next_nonce()
+        encrypt = self.encrypt(json.dumps(payload, ensure_ascii=False))
+        query = {"msg_signature": self.sign(timestamp, nonce, encrypt)}
+        query |= {"timestamp": timestamp, "nonce": nonce}
+        return query, json.dumps({"encrypt": encrypt}).encode()
+
+    def xml_callback(self, plaintext: str, at: datetime) -> tuple[dict[str, str], bytes]:
+        """(query, body) of a group-robot XML POST carrying the XML `plaintext`."""
+        timestamp, nonce = str(int(at.timestamp())), self._next_nonce()
+        encrypt = self.encrypt(plaintext)
+        query = {"msg_signature": self.sign(timestamp, nonce, encrypt)}
+        query |= {"timestamp": timestamp, "nonce": nonce}
+        body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+        return query, body.encode()
+
+    def open_json_reply(self, body: bytes) -> dict[str, Any]:
+        """Verify and decrypt an encrypted JSON passive reply; return its plaintext object."""
+        envelope = json.loads(body)
+        plain = self._wechat.check_signature(
+            envelope["msgsignature"], envelope["timestamp"], envelope["nonce"], envelope["encrypt"]
+        )
+        decoded: dict[str, Any] = json.loads(plain)
+        return decoded
+
+    def open_xml_reply(self, body: bytes) -> ET.Element:
+        """Verify and decrypt an encrypted XML passive reply; return its plaintext root."""
+        envelope = ET.fromstring(body)
+        plain = self._wechat.decrypt_message(
+            body,
+            envelope.findtext("MsgSignature"),
+            envelope.findtext("TimeStamp"),
+            envelope.findtext("Nonce"),
+        )
+        return ET.fromstring(plain)
+
+
+def ai_bot_text(
+    content: str,
+    *,
+    msgid: str = "MSG-1",
+    userid: str = "zhangsan",
+    chatid: str | None = "wrkGROUP1",
+    response_url: str | None = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC",
+) -> dict[str, Any]:
+    """An AI-bot text callback payload (100719); chatid None makes it a single chat."""
+    payload: dict[str, Any] = {
+        "msgid": msgid,
+        "aibotid": "AIBOTID",
+        "chattype": "group" if chatid else "single",
+        "from": {"userid": userid},
+        "msgtype": "text",
+        "text": {"content": content},
+    }
+    if chatid:
+        payload["chatid"] = chatid
+    if response_url:
+        payload["response_url"] = response_url
+    return payload
+
+
+def robot_xml_text(
+    content: str,
+    *,
+    msgid: str = "abcdabcdabcd",
+    userid: str = "zhangsan",
+    name: str = "张三",
+    chatid: str = "wrkSFfCgAALFgnrSsWU38puiv4yvExuw",
+    chattype: str = "group",
+    webhook_url: str = "http://in.qyapi.weixin.qq.com/cgi-bin/webhook/send?key=WEBHOOK",
+) -> str:
+    """A group-robot XML text callback plaintext (doc 99399)."""
+    return (
+        f"<xml><WebhookUrl><![CDATA[{webhook_url}]]></WebhookUrl><MsgId>{msgid}</MsgId>"
+        f"<ChatId><![CDATA[{chatid}]]></ChatId><ChatType>{chattype}</ChatType>"
+        f"<From><UserId>{userid}</UserId><Name><![CDATA[{name}]]></Name>"
+        "<Alias><![CDATA[alias]]></Alias></From>"
+        "<GetChatInfoUrl><![CDATA[https://qyapi.weixin.qq.com/cgi-bin/webhook/get_chat_info?code=C]]>"
+        "</GetChatInfoUrl>"
+        f"<MsgType>text</MsgType><Text><Content><![CDATA[{content}]]></Content></Text></xml>"
+    )
