@@ -59,6 +59,8 @@ def setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs request URLs at INFO, and a WeCom webhook URL carries its key.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.command()

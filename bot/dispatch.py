@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 # Longest text kept in the inbox; the parser sees at most this much too.
 MAX_STORED_TEXT = 10_000
 ATTEMPTS = 3
+# A reply the platform takes inside the callback response is marked delivered within
+# milliseconds; only if that never happens (a crash) does the outbox sender send it itself.
+INLINE_REPLY_GRACE = timedelta(seconds=30)
 
 UNBOUND_TEXT = "本群还没有绑定支部。请支部书记发送：绑定 支部名称"
 UNKNOWN_SENDER_TEXT = (
@@ -232,6 +235,7 @@ class Dispatcher:
             at=at,
             mentions=mentions,
             in_reply_to=entry.id,
+            not_before=at + INLINE_REPLY_GRACE if message.reply_inline else at,
         )
         return Outgoing(row.id, message.chat_id, reply.text, mentions)
 

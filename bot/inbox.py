@@ -31,7 +31,12 @@ class DispatchInbox:
     async def receive(self, message: Message) -> DispatchResult:
         """Dispatch in a worker thread (the database is synchronous) and wake the sender."""
         result = await run_in_threadpool(self.dispatcher.dispatch, message)
-        if result.replies and not result.duplicate and self.on_queued is not None:
+        if (
+            result.replies
+            and not result.duplicate
+            and not message.reply_inline
+            and self.on_queued is not None
+        ):
             self.on_queued()
         return result
 

@@ -22,6 +22,9 @@ class Message:
     # Delivery routes this callback teaches about its chat (e.g. a webhook URL), opaque to the
     # core: dispatch stores them on the chat, the platform's sender reads them back.
     routes: dict[str, str] = field(default_factory=dict)
+    # The platform answers inside the callback's own response (WeCom passive replies): the
+    # outbox holds such replies back for a while so the sender cannot deliver them twice.
+    reply_inline: bool = False
 
 
 @dataclass(frozen=True)

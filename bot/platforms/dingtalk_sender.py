@@ -23,28 +23,40 @@ log = logging.getLogger(__name__)
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
 REAL_OAPI_HOST = "oapi.dingtalk.com"
 MAX_PART_CHARS = 4000
+LABEL_RESERVE = 16  # room for "\n（12/12）" in every part of a split text
 PER_MINUTE = 20
 WEBHOOK_MARGIN_MS = 60_000  # don't start a send on a webhook that dies within a minute
 THROTTLED_RETRY_AFTER = 60.0
-TOKEN_RETRY_AFTER = 30.0
 
 RETRY_CODES = frozenset({"410100", "-1", "130101"})
 PERMANENT_CODES = frozenset({"400102", "400105", "400106", "400013", "310000"})
 TOKEN_CODES = frozenset({"400101", "300001", "300005", "InvalidAuthentication"})
-NO_CONVERSATION = "没有可用的群会话标识（openConversationId），无法主动发送；请先在群里@机器人说一句话。"
+NO_CONVERSATION = (
+    "没有可用的群会话标识（openConversationId），无法主动发送；请先在群里@机器人说一句话。"
+)
 
 
 def split_text(text: str, limit: int = MAX_PART_CHARS) -> list[str]:
-    """Cut text into parts of at most `limit` characters, preferring to cut after a newline."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit) + 1
-        if cut <= limit // 2:
-            cut = limit
-        parts.append(text[:cut])
-        text = text[cut:]
-    parts.append(text)
-    return parts
+    """Cut text into parts of at most `limit` characters, numbered "（i/n）" only when split.
+
+    Cuts prefer a line break in the second half of the window; the split is deterministic, so a
+    retry that resumes at part k sends the same parts as the first attempt would have.
+    """
+    if len(text) <= limit:
+        return [text]
+    budget = limit - LABEL_RESERVE
+    chunks: list[str] = []
+    while len(text) > budget:
+        cut = text.rfind("\n", 0, budget + 1)
+        if cut <= budget // 2:
+            chunks.append(text[:budget])
+            text = text[budget:]
+        else:
+            chunks.append(text[:cut])
+            text = text[cut + 1 :]
+    chunks.append(text)
+    total = len(chunks)
+    return [f"{chunk}\n（{i}/{total}）" for i, chunk in enumerate(chunks, start=1)]
 
 
 def is_token_error(code: str, status: int = 200) -> bool:
@@ -58,7 +70,8 @@ def classify(code: str, status: int = 200) -> SendResult | None:
     """Map a DingTalk error code (errcode or OpenAPI `code`) to a result; None when unknown."""
     lowered = code.lower()
     if is_token_error(code, status):
-        return SendResult(Outcome.RETRY, f"token: {code or status}", TOKEN_RETRY_AFTER)
+        # No fixed wait: the next attempt fetches a fresh token; the outbox backs off if not.
+        return SendResult(Outcome.RETRY, f"token: {code or status}")
     if code in RETRY_CODES or status == 429 or "throttl" in lowered or "qpslimit" in lowered:
         return SendResult(Outcome.RETRY, f"throttled: {code or status}", THROTTLED_RETRY_AFTER)
     if code in PERMANENT_CODES or code.startswith(("invalidParameter", "4301")):
@@ -195,7 +208,7 @@ class DingTalkSender:
         try:
             token = await self._tokens.get()
         except TokenError as exc:
-            return SendResult(Outcome.RETRY, f"token: {exc}", TOKEN_RETRY_AFTER)
+            return SendResult(Outcome.RETRY, f"token: {exc}")
         body = {
             "robotCode": self._robot_code,
             "openConversationId": conversation,

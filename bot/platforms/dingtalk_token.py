@@ -14,7 +14,7 @@ from redis.exceptions import LockError
 
 log = logging.getLogger(__name__)
 
-TOKEN_PATH = "/v1.0/oauth2/accessToken"
+TOKEN_PATH = "/v1.0/oauth2/accessToken"  # noqa: S105 - a URL path, not a secret
 REFRESH_MARGIN_SECONDS = 300  # stop using a token this long before DingTalk expires it
 KEY_PREFIX = "zhibu:dingtalk:token:"
 
@@ -87,7 +87,7 @@ class TokenCache:
             if cached is not None:
                 return cached
             lock = self._redis.lock(self.key + ":lock", timeout=self._lock_timeout)
-            if True:
+            if lock.acquire(blocking=False):
                 try:
                     cached = self._read()  # someone may have refreshed just before we locked
                     if cached is not None:

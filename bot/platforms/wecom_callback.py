@@ -111,7 +111,7 @@ class WeComCodec:
     def _json_encrypt(body: bytes) -> str:
         try:
             data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
             raise CallbackRejectedError(400, "malformed JSON body") from exc
         value = data.get("encrypt") if isinstance(data, dict) else None
         return value.strip() if isinstance(value, str) else ""

@@ -61,6 +61,8 @@ def _obj(value: Any) -> dict[str, Any]:
 
 
 def _str(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -105,6 +107,7 @@ def _message(
         sent_at=now,
         sender_name=name or None,
         routes=routes,
+        reply_inline=True,
     )
 
 
@@ -112,7 +115,7 @@ def parse_json(plaintext: str, now: datetime) -> Inbound:
     """Decode a decrypted JSON payload (AI bot, or group robot in JSON mode)."""
     try:
         data = json.loads(plaintext)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise CallbackRejectedError(400, "decrypted payload is not JSON") from exc
     if not isinstance(data, dict):
         raise CallbackRejectedError(400, "decrypted payload is not a JSON object")

@@ -70,6 +70,7 @@ class FakeDingTalk:
         self._sessions: dict[str, str] = {}
         self._sent: list[Sent] = []
         self._ids = itertools.count(1)
+        self._failures: dict[str, list[list[Any]]] = {}  # path -> [[requests to skip, answer]]
         self.server.route("POST", TOKEN_PATH, self._token)
         self.server.route("POST", GROUP_SEND_PATH, self._group_send)
         self.server.route("POST", SESSION_PATH, self._session_send)
@@ -130,7 +131,28 @@ class FakeDingTalk:
         """Answer the next requests to `path` with these (errors, delays, drops)."""
         self.server.fail_next(path, *answers)
 
+    def fail_nth(self, path: str, n: int, answer: Scripted) -> None:
+        """Answer the n-th next request to `path` (1 = the next one) with `answer`; the requests
+        before it are served normally (so earlier parts of a split message are recorded)."""
+        with self._lock:
+            self._failures.setdefault(path, []).append([n - 1, answer])
+
+    def _failure(self, path: str) -> Scripted | None:
+        with self._lock:
+            pending = self._failures.get(path, [])
+            due = next((entry for entry in pending if entry[0] == 0), None)
+            for entry in pending:
+                entry[0] -= 1
+            if due is None:
+                return None
+            pending.remove(due)
+            answer: Scripted = due[1]
+            return answer
+
     def _token(self, request: Recorded) -> Scripted:
+        failure = self._failure(TOKEN_PATH)
+        if failure is not None:
+            return failure
         body = _json(request)
         if body.get("appKey") != self.app_key or body.get("appSecret") != self.app_secret:
             return openapi_error(400, "invalidClientIdOrSecret", "无效的clientId或clientSecret")
@@ -143,6 +165,9 @@ class FakeDingTalk:
         return Scripted(200, {"accessToken": token, "expireIn": self.expire_in})
 
     def _group_send(self, request: Recorded) -> Scripted:
+        failure = self._failure(GROUP_SEND_PATH)
+        if failure is not None:
+            return failure
         with self._lock:
             valid = request.headers.get("x-acs-dingtalk-access-token") in self._valid_tokens
         if not valid:
@@ -163,6 +188,9 @@ class FakeDingTalk:
         return Scripted(200, {"processQueryKey": f"pqk-{next(self._ids)}"})
 
     def _session_send(self, request: Recorded) -> Scripted:
+        failure = self._failure(SESSION_PATH)
+        if failure is not None:
+            return failure
         with self._lock:
             conversation = self._sessions.get(request.query.get("session", ""))
         if conversation is None:

@@ -56,6 +56,13 @@ class FakeWeCom:
         """The fake's http://127.0.0.1:PORT, to use as the sender's api_base."""
         return self.server.base_url
 
+    def reset(self) -> None:
+        """Forget recorded messages, requests and scripted answers (keys stay)."""
+        with self._lock:
+            self.messages.clear()
+            self._script.clear()
+            self.server.requests.clear()
+
     def fail_next(self, *answers: Scripted | None) -> None:
         """Answer the next sends with these (`PASS` = normally), then normally again."""
         with self._lock:
@@ -172,7 +179,8 @@ def ai_bot_text(
     msgid: str = "MSG-1",
     userid: str = "zhangsan",
     chatid: str | None = "wrkGROUP1",
-    response_url: str | None = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC",
+    response_url: str
+    | None = "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC",
 ) -> dict[str, Any]:
     """An AI-bot text callback payload (100719); chatid None makes it a single chat."""
     payload: dict[str, Any] = {

@@ -85,9 +85,7 @@ def test_oversized_body_is_413() -> None:
     assert _rejected(verify_and_decode, APP_SECRET, headers, body, NOW).status == 413
 
 
-@pytest.mark.parametrize(
-    "body", [b"{not json", b"[1, 2]", b"\xff\xfe", b"", b'"text"', b"null"]
-)
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe", b"", b'"text"', b"null"])
 def test_malformed_json_is_400(body: bytes) -> None:
     assert _rejected(parse_body, body).status == 400
 
@@ -153,6 +151,7 @@ def test_single_chat_has_no_open_conversation_and_falls_back_to_sender_id() -> N
 
 def test_mentions_exclude_the_robot_and_leading_mentions_are_stripped() -> None:
     payload = callback_payload(text="", created_at=NOW, at_staff_ids=("staff007", "staff008"))
+    payload["atUsers"][0]["staffId"] = "robotStaffId"  # in case the robot's entry carries one
     payload["text"]["content"] = "\u2005@李四 @王五\u2005 添加成员 李四 第一党小组 "
     message = decode_message(payload)
     assert message is not None

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import warnings
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from starlette.applications import Starlette
 from starlette.exceptions import StarletteDeprecationWarning
+from starlette.requests import Request
 
 from bot.message import DispatchResult, Message
-from bot.platforms.base import MAX_CALLBACK_BYTES
-from bot.platforms.dingtalk_http import CALLBACK_PATH, dingtalk_routes
+from bot.platforms.base import MAX_CALLBACK_BYTES, CallbackRejectedError
+from bot.platforms.dingtalk_http import CALLBACK_PATH, dingtalk_routes, read_capped_body
 from tests.fakes.dingtalk import APP_SECRET, callback_payload, signed_callback
 
 with warnings.catch_warnings():
@@ -154,3 +157,41 @@ def test_inbox_failure_is_503_json_without_traceback(caplog: pytest.LogCaptureFi
     assert "Traceback" not in response.text
     assert APP_SECRET not in caplog.text
     assert "秘密内容" not in caplog.text
+
+
+def _request(chunks: list[bytes], consumed: list[int], length: int | None) -> Request:
+    """A bare ASGI request whose body arrives in `chunks`, counting how many were read."""
+    headers = [] if length is None else [(b"content-length", str(length).encode())]
+    scope = {"type": "http", "method": "POST", "path": CALLBACK_PATH, "headers": headers}
+
+    async def receive() -> dict[str, Any]:
+        index = len(consumed)
+        consumed.append(index)
+        more = index + 1 < len(chunks)
+        return {"type": "http.request", "body": chunks[index], "more_body": more}
+
+    return Request(scope, receive)
+
+
+def test_declared_oversize_is_refused_before_reading() -> None:
+    consumed: list[int] = []
+    request = _request([b"x" * 1024] * 200, consumed, length=200 * 1024)
+    with pytest.raises(CallbackRejectedError) as caught:
+        asyncio.run(read_capped_body(request))
+    assert caught.value.status == 413
+    assert consumed == []
+
+
+def test_streamed_oversize_stops_reading_at_the_limit() -> None:
+    consumed: list[int] = []
+    request = _request([b"x" * 4096] * 1000, consumed, length=None)
+    with pytest.raises(CallbackRejectedError) as caught:
+        asyncio.run(read_capped_body(request))
+    assert caught.value.status == 413
+    assert len(consumed) == MAX_CALLBACK_BYTES // 4096 + 1
+
+
+def test_body_at_the_limit_is_read_whole() -> None:
+    consumed: list[int] = []
+    body = asyncio.run(read_capped_body(_request([b"x" * 4096] * 16, consumed, length=None)))
+    assert len(body) == MAX_CALLBACK_BYTES

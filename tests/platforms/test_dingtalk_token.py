@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import fakeredis
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from bot.clock import FixedClock
 from bot.platforms.dingtalk_token import TokenCache, TokenError
@@ -27,10 +30,39 @@ def fake() -> Iterator[FakeDingTalk]:
         yield server
 
 
-@pytest.fixture
-def redis_server() -> Any:
-    """One in-process Redis server that several clients (processes) share."""
-    return fakeredis.FakeServer()
+REDIS_URL = os.environ.get("ZHIBU_TEST_REDIS_URL")
+NewClient = Callable[[], redis.Redis]
+
+
+@pytest.fixture(params=["fake", "real"])
+def new_client(request: pytest.FixtureRequest) -> Iterator[NewClient]:
+    """Makes clients (one per simulated process) of one shared Redis: the in-process
+    substitute, and a real server too when ZHIBU_TEST_REDIS_URL is set."""
+    if request.param == "fake":
+        server: Any = fakeredis.FakeServer()
+
+        def fake_client() -> redis.Redis:
+            client: redis.Redis = fakeredis.FakeRedis(server=server)
+            return client
+
+        yield fake_client
+        return
+    if not REDIS_URL:
+        pytest.skip("set ZHIBU_TEST_REDIS_URL to run against a real Redis")
+    url = REDIS_URL
+    clients: list[redis.Redis] = []
+
+    def real_client() -> redis.Redis:
+        client = redis.Redis.from_url(url)
+        clients.append(client)
+        return client
+
+    cleaner = real_client()
+    cleaner.delete(f"zhibu:dingtalk:token:{APP_KEY}", f"zhibu:dingtalk:token:{APP_KEY}:lock")
+    yield real_client
+    cleaner.delete(f"zhibu:dingtalk:token:{APP_KEY}", f"zhibu:dingtalk:token:{APP_KEY}:lock")
+    for client in clients:
+        client.close()
 
 
 @pytest.fixture
@@ -41,15 +73,14 @@ def clock() -> FixedClock:
 
 def make_cache(
     fake: FakeDingTalk,
-    redis_server: Any,
+    new_client: NewClient,
     clock: FixedClock,
     app_secret: str = APP_SECRET,
     **options: Any,
 ) -> TokenCache:
     """A cache with its own Redis client, as a separate process would have."""
-    client: redis.Redis = fakeredis.FakeRedis(server=redis_server)
     return TokenCache(
-        redis_client=client,
+        redis_client=new_client(),
         app_key=APP_KEY,
         app_secret=app_secret,
         api_base=fake.base_url,
@@ -59,10 +90,10 @@ def make_cache(
 
 
 def test_token_is_fetched_once_and_cached_in_redis(
-    fake: FakeDingTalk, redis_server: Any, clock: FixedClock
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock
 ) -> None:
     async def scenario() -> list[str]:
-        first, second = make_cache(fake, redis_server, clock), make_cache(fake, redis_server, clock)
+        first, second = make_cache(fake, new_client, clock), make_cache(fake, new_client, clock)
         try:
             return [await first.get(), await first.get(), await second.get()]
         finally:
@@ -73,17 +104,17 @@ def test_token_is_fetched_once_and_cached_in_redis(
     assert fake.tokens_issued == 1
     body = fake.server.received(TOKEN_PATH)[0].json()
     assert body == {"appKey": APP_KEY, "appSecret": APP_SECRET}
-    client: redis.Redis = fakeredis.FakeRedis(server=redis_server)
+    client = new_client()
     ttl = client.ttl(f"zhibu:dingtalk:token:{APP_KEY}")
     assert isinstance(ttl, int)
     assert 7200 - 300 - 5 <= ttl <= 7200 - 300
 
 
 def test_token_is_refreshed_five_minutes_before_expiry(
-    fake: FakeDingTalk, redis_server: Any, clock: FixedClock
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock
 ) -> None:
     async def scenario() -> list[str]:
-        cache = make_cache(fake, redis_server, clock)
+        cache = make_cache(fake, new_client, clock)
         try:
             tokens = [await cache.get()]
             clock.advance(timedelta(seconds=7200 - 300 - 1))
@@ -95,17 +126,22 @@ def test_token_is_refreshed_five_minutes_before_expiry(
         finally:
             await cache.aclose()
 
-    assert asyncio.run(scenario()) == ["fake-token-1", "fake-token-1", "fake-token-2", "fake-token-2"]
+    assert asyncio.run(scenario()) == [
+        "fake-token-1",
+        "fake-token-1",
+        "fake-token-2",
+        "fake-token-2",
+    ]
     assert fake.tokens_issued == 2
 
 
 def test_short_lived_token_is_refreshed_on_every_use(
-    fake: FakeDingTalk, redis_server: Any, clock: FixedClock
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock
 ) -> None:
     fake.expire_in = 200  # shorter than the refresh margin
 
     async def scenario() -> list[str]:
-        cache = make_cache(fake, redis_server, clock)
+        cache = make_cache(fake, new_client, clock)
         try:
             return [await cache.get(), await cache.get()]
         finally:
@@ -114,7 +150,7 @@ def test_short_lived_token_is_refreshed_on_every_use(
     assert asyncio.run(scenario()) == ["fake-token-1", "fake-token-2"]
 
 
-def test_one_refresher_across_processes(fake: FakeDingTalk, redis_server: Any) -> None:
+def test_one_refresher_across_processes(fake: FakeDingTalk, new_client: NewClient) -> None:
     fake.token_delay = 0.3  # every process finds the cache empty while the first refresh runs
     workers = 8
     barrier = threading.Barrier(workers)
@@ -122,7 +158,7 @@ def test_one_refresher_across_processes(fake: FakeDingTalk, redis_server: Any) -
     errors: list[BaseException] = []
 
     def process() -> None:
-        cache = make_cache(fake, redis_server, FixedClock(START), poll_seconds=0.01)
+        cache = make_cache(fake, new_client, FixedClock(START), poll_seconds=0.01)
 
         async def run() -> str:
             try:
@@ -147,11 +183,13 @@ def test_one_refresher_across_processes(fake: FakeDingTalk, redis_server: Any) -
     assert len(fake.server.received(TOKEN_PATH)) == 1
 
 
-def test_one_refresher_among_tasks(fake: FakeDingTalk, redis_server: Any, clock: FixedClock) -> None:
+def test_one_refresher_among_tasks(
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock
+) -> None:
     fake.token_delay = 0.2
 
     async def scenario() -> list[str]:
-        caches = [make_cache(fake, redis_server, clock, poll_seconds=0.01) for _ in range(5)]
+        caches = [make_cache(fake, new_client, clock, poll_seconds=0.01) for _ in range(5)]
         try:
             return list(await asyncio.gather(*(c.get() for c in caches)))
         finally:
@@ -163,10 +201,10 @@ def test_one_refresher_among_tasks(fake: FakeDingTalk, redis_server: Any, clock:
 
 
 def test_invalidate_forces_a_new_token_but_spares_a_newer_one(
-    fake: FakeDingTalk, redis_server: Any, clock: FixedClock
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock
 ) -> None:
     async def scenario() -> list[str]:
-        cache = make_cache(fake, redis_server, clock)
+        cache = make_cache(fake, new_client, clock)
         try:
             first = await cache.get()
             cache.invalidate(first)
@@ -178,7 +216,12 @@ def test_invalidate_forces_a_new_token_but_spares_a_newer_one(
         finally:
             await cache.aclose()
 
-    assert asyncio.run(scenario()) == ["fake-token-1", "fake-token-2", "fake-token-2", "fake-token-3"]
+    assert asyncio.run(scenario()) == [
+        "fake-token-1",
+        "fake-token-2",
+        "fake-token-2",
+        "fake-token-3",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -190,12 +233,12 @@ def test_invalidate_forces_a_new_token_but_spares_a_newer_one(
     ],
 )
 def test_token_endpoint_failures_raise_token_error(
-    fake: FakeDingTalk, redis_server: Any, clock: FixedClock, answer: Scripted
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock, answer: Scripted
 ) -> None:
     fake.fail_next(TOKEN_PATH, answer)
 
     async def scenario() -> str:
-        cache = make_cache(fake, redis_server, clock)
+        cache = make_cache(fake, new_client, clock)
         try:
             with pytest.raises(TokenError):
                 await cache.get()
@@ -207,10 +250,10 @@ def test_token_endpoint_failures_raise_token_error(
 
 
 def test_wrong_secret_raises_token_error(
-    fake: FakeDingTalk, redis_server: Any, clock: FixedClock
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock
 ) -> None:
     async def scenario() -> None:
-        cache = make_cache(fake, redis_server, clock, app_secret="wrong")
+        cache = make_cache(fake, new_client, clock, app_secret="wrong")
         try:
             with pytest.raises(TokenError, match="invalidClientIdOrSecret"):
                 await cache.get()
@@ -222,14 +265,14 @@ def test_wrong_secret_raises_token_error(
 
 
 def test_waiter_gives_up_when_the_refresher_is_stuck(
-    fake: FakeDingTalk, redis_server: Any, clock: FixedClock
+    fake: FakeDingTalk, new_client: NewClient, clock: FixedClock
 ) -> None:
-    holder: redis.Redis = fakeredis.FakeRedis(server=redis_server)
+    holder = new_client()
     lock = holder.lock(f"zhibu:dingtalk:token:{APP_KEY}:lock", timeout=60)
     assert lock.acquire(blocking=False)
 
     async def scenario() -> None:
-        cache = make_cache(fake, redis_server, clock, wait_seconds=0.1, poll_seconds=0.01)
+        cache = make_cache(fake, new_client, clock, wait_seconds=0.1, poll_seconds=0.01)
         try:
             with pytest.raises(TokenError, match="timed out"):
                 await cache.get()
@@ -242,7 +285,9 @@ def test_waiter_gives_up_when_the_refresher_is_stuck(
 
 
 def test_unreachable_redis_still_yields_a_token(fake: FakeDingTalk, clock: FixedClock) -> None:
-    down = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5, socket_timeout=0.5)
+    down = redis.Redis(
+        host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+    )
 
     async def scenario() -> str:
         cache = TokenCache(
