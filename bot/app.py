@@ -58,6 +58,10 @@ def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
             stop.set()
             if task is not None:
                 await task
+            for platform_sender in platforms.senders.values():
+                close = getattr(platform_sender, "aclose", None)
+                if close is not None:
+                    await close()
 
     app = Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *platforms.routes],
