@@ -61,7 +61,10 @@ def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
             for platform_sender in platforms.senders.values():
                 close = getattr(platform_sender, "aclose", None)
                 if close is not None:
-                    await close()
+                    try:
+                        await close()
+                    except RuntimeError:  # its connections belong to a loop already closed
+                        log.debug("sender %s: client already closed", platform_sender.name)
 
     app = Starlette(
         routes=[Route("/healthz", healthz, methods=["GET"]), *platforms.routes],
