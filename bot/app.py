@@ -52,12 +52,14 @@ def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
             log.info("platform on: %s", mode)
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop)) if run_sender else None
+        connections = [asyncio.create_task(run(stop)) for run in platforms.background]
         try:
             yield
         finally:
             stop.set()
             if task is not None:
                 await task
+            await asyncio.gather(*connections, return_exceptions=True)
             for platform_sender in platforms.senders.values():
                 close = getattr(platform_sender, "aclose", None)
                 if close is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -19,6 +21,11 @@ class Platforms:
     routes: list[BaseRoute] = field(default_factory=list)
     senders: dict[str, Sender] = field(default_factory=dict)
     modes: list[str] = field(default_factory=list)
+    # Long-running connections (WeCom long connection, DingTalk Stream): each runs until the
+    # event is set, reconnecting by itself; the app starts them in its lifespan.
+    background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(
+        default_factory=list
+    )
 
 
 def build_platforms(
@@ -48,4 +55,5 @@ def build_platforms(
         found.routes += dingtalk.routes
         found.senders.update(dingtalk.senders)
         found.modes += dingtalk.modes
+        found.background += dingtalk.background
     return found
