@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     wecom_bot_id: str | None = None
     wecom_bot_secret: SecretStr | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wecom_ws_url: str = "wss://openws.work.weixin.qq.com"  # AI-bot long connection
     # DingTalk enterprise-internal app robot.
     dingtalk_app_key: str | None = None
     dingtalk_app_secret: SecretStr | None = None

@@ -36,8 +36,27 @@ def build_platforms(
 
     found = Platforms()
     # Pushes through a group robot (消息推送) need only a per-chat webhook key.
-    found.senders["wecom"] = WeComSender(settings.wecom_api_base)
+    sender = WeComSender(settings.wecom_api_base)
+    found.senders["wecom"] = sender
     found.modes.append("wecom: group-robot webhook pushes")
+    if settings.wecom_bot_id and settings.wecom_bot_secret:
+        from bot.platforms.wecom_ws import WeComLongConnection
+
+        connection = WeComLongConnection(
+            settings.wecom_bot_id,
+            settings.wecom_bot_secret.get_secret_value(),
+            inbox,
+            clock,
+            settings.wecom_ws_url,
+        )
+        found.background.append(connection.run)
+        # Chats without a webhook route get the AI bot's proactive pushes instead.
+        sender.push = connection.push
+        sender.push_rate_key = f"wecom:aibot:{settings.wecom_bot_id}"
+        found.modes.append(
+            f"wecom: AI-bot long connection to {settings.wecom_ws_url} "
+            f"(bot {settings.wecom_bot_id}); pushes where no webhook is bound"
+        )
     if settings.wecom_token and settings.wecom_aes_key:
         from bot.platforms.wecom_http import wecom_routes
 

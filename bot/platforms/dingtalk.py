@@ -12,13 +12,14 @@ from bot.platforms import Platforms
 from bot.platforms.base import Inbox
 from bot.platforms.dingtalk_http import CALLBACK_PATH, dingtalk_routes
 from bot.platforms.dingtalk_sender import DingTalkSender
+from bot.platforms.dingtalk_stream import DingTalkStream
 from bot.platforms.dingtalk_token import TokenCache
 
 
 def build_dingtalk(
     settings: Settings, inbox: Inbox, clock: Callable[[], datetime], redis_client: object
 ) -> Platforms:
-    """Return DingTalk's callback route and sender; needs the app key and secret."""
+    """Return DingTalk's callback route, sender and (when switched on) Stream connection."""
     if not settings.dingtalk_app_key or not settings.dingtalk_app_secret:
         raise ValueError("DingTalk needs ZHIBU_DINGTALK_APP_KEY and ZHIBU_DINGTALK_APP_SECRET")
     if not isinstance(redis_client, redis.Redis):
@@ -41,7 +42,7 @@ def build_dingtalk(
         tokens=tokens,
         clock=clock,
     )
-    return Platforms(
+    found = Platforms(
         routes=list(dingtalk_routes(app_secret, inbox, clock)),
         senders={sender.name: sender},
         modes=[
@@ -49,3 +50,12 @@ def build_dingtalk(
             "dingtalk: replies by session webhook, else robot OpenAPI groupMessages/send",
         ],
     )
+    if settings.dingtalk_stream:
+        stream = DingTalkStream(
+            app_key, app_secret, inbox, api_base=settings.dingtalk_api_base, clock=clock
+        )
+        found.background.append(stream.run)
+        found.modes.append(
+            f"dingtalk: Stream mode, robot messages over {settings.dingtalk_api_base}"
+        )
+    return found

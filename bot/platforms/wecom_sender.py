@@ -4,12 +4,18 @@ Where to send comes from the chat's routes: `webhook_url` learned from a group-r
 or `push_target` / `webhook_key` bound by a secretary (a full webhook address or its key).
 Texts over 2048 UTF-8 bytes are split at line breaks and numbered; a retry resumes at the first
 undelivered part. WeCom answers HTTP 200 even for errors, so `errcode` decides the outcome.
+
+A chat without a usable webhook route falls back to `push`, when given: the AI bot's
+long-connection `aibot_send_msg` (markdown, split at 4096 bytes). Its rate limit is unknown, so
+all of one bot's pushes share one bucket of 20 a minute (`push_rate_key`, e.g.
+`wecom:aibot:<bot_id>`), like a group robot's key.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,9 +30,11 @@ log = logging.getLogger(__name__)
 PUBLIC_API_BASE = "https://qyapi.weixin.qq.com"
 SEND_PATH = "/cgi-bin/webhook/send"
 TEXT_MAX_BYTES = 2048
+MARKDOWN_MAX_BYTES = 4096
 PER_MINUTE = 20
 RATE_LIMITED_WAIT = 60.0
 ROUTE_NAMES = ("webhook_url", "push_target", "webhook_key")
+Push = Callable[[str, str, tuple[str, ...]], Awaitable[SendResult]]
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 NO_ROUTE = "本群未绑定企业微信消息推送地址，请书记发送：绑定推送 <webhook地址>"
@@ -98,10 +106,18 @@ class WeComSender:
     name = "wecom"
 
     def __init__(
-        self, api_base: str, client: httpx.AsyncClient | None = None, timeout: float = 5.0
+        self,
+        api_base: str,
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 5.0,
+        *,
+        push: Push | None = None,
+        push_rate_key: str = "wecom:aibot",
     ) -> None:
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
+        self.push = push
+        self.push_rate_key = push_rate_key
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=timeout)
 
@@ -111,8 +127,10 @@ class WeComSender:
             await self._client.aclose()
 
     def rate_limit(self, delivery: Delivery) -> RateLimit:
-        """20 messages a minute per robot key (unbound chats share a per-chat bucket)."""
+        """20 messages a minute per robot key or pushing AI bot (else a per-chat bucket)."""
         target = resolve(delivery, self.api_base)
+        if target is None and self.push is not None:
+            return RateLimit(self.push_rate_key, PER_MINUTE)
         if target is None:
             return RateLimit(f"wecom:unbound:{delivery.chat_id}", PER_MINUTE)
         return RateLimit(f"wecom:webhook:{target.key}", PER_MINUTE)
@@ -128,8 +146,12 @@ class WeComSender:
 
     async def _send(self, delivery: Delivery) -> SendResult:
         target = resolve(delivery, self.api_base)
+        bound = any(delivery.routes.get(name) for name in ROUTE_NAMES)
+        if target is None and self.push is not None:
+            if bound:
+                log.warning("wecom outbox row %s: bad webhook route, pushing", delivery.outbox_id)
+            return await self._push_parts(delivery, self.push)
         if target is None:
-            bound = any(delivery.routes.get(name) for name in ROUTE_NAMES)
             error = BAD_ROUTE if bound else NO_ROUTE
             return SendResult(Outcome.PERMANENT, error, parts_sent=delivery.parts_sent)
         parts = split_numbered(delivery.text, TEXT_MAX_BYTES)
@@ -151,6 +173,23 @@ class WeComSender:
                     failure.error,
                 )
                 return replace(failure, parts_sent=index)
+        return SendResult(Outcome.SENT, parts_sent=len(parts))
+
+    async def _push_parts(self, delivery: Delivery, push: Push) -> SendResult:
+        """Send the remaining markdown parts through the long connection."""
+        parts = split_numbered(delivery.text, MARKDOWN_MAX_BYTES)
+        for index in range(max(delivery.parts_sent, 0), len(parts)):
+            mentions = delivery.mentions if index == 0 else ()
+            result = await push(delivery.chat_id, parts[index], mentions)
+            if result.outcome is not Outcome.SENT:
+                log.warning(
+                    "wecom push: part %d/%d of outbox row %s not sent: %s",
+                    index + 1,
+                    len(parts),
+                    delivery.outbox_id,
+                    result.error,
+                )
+                return replace(result, parts_sent=index)
         return SendResult(Outcome.SENT, parts_sent=len(parts))
 
     async def _post(self, target: Target, body: dict[str, Any]) -> SendResult | None:
