@@ -107,7 +107,7 @@ class DingTalkStream:
                 immediate = ended.disconnect and not last_disconnect
                 last_disconnect = ended.disconnect
                 delay = 0.0 if immediate else self._backoff.next()
-                log.info("dingtalk stream: %s; reconnecting in %.1f s", ended.reason, delay)
+                log.info("dingtalk stream: %s; reconnecting in %.2f s", ended.reason, delay)
                 if await _wait(stop, delay):
                     break
         except Exception:
@@ -137,7 +137,8 @@ class DingTalkStream:
                 user_agent_header=USER_AGENT,
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-            log.warning("dingtalk stream: cannot connect to %s: %s", endpoint, _describe(exc))
+            detail = type(exc).__name__ if isinstance(exc, InvalidURI) else _describe(exc)
+            log.warning("dingtalk stream: cannot connect to %s: %s", endpoint, detail)
             return _Ended("websocket refused")
         log.info("dingtalk stream: connected to %s", endpoint)
         handed_over = False

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 from collections.abc import Callable, Coroutine
@@ -23,10 +22,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from bot.platforms.base import CallbackRejectedError, Inbox, Outcome, SendResult
-from bot.platforms.wecom_callback import REPLY_SEPARATOR, STREAM_MAX_BYTES
-from bot.platforms.wecom_payload import Kind, parse_json
-from bot.platforms.wecom_text import pack, truncate
+from bot.platforms.base import Inbox, Outcome, SendResult
 from bot.platforms.wecom_ws_frames import (
     ACK_TIMEOUT,
     CONNECTION_LOST,
@@ -38,7 +34,6 @@ from bot.platforms.wecom_ws_frames import (
     RESPOND_MSG,
     SEND_MSG,
     SUBSCRIBE,
-    body_of,
     decode,
     errcode,
     errmsg,
@@ -48,8 +43,8 @@ from bot.platforms.wecom_ws_frames import (
     new_req_id,
     push_result,
     req_id_of,
-    stream_body,
 )
+from bot.platforms.wecom_ws_inbound import answer_callback
 
 log = logging.getLogger(__name__)
 # websockets logs every frame at DEBUG, the subscribe frame (with the secret) included: its
@@ -170,36 +165,29 @@ class WeComLongConnection:
             self.url,
             open_timeout=self.open_timeout,
             close_timeout=2.0,
-            ping_interval=None,  # application pings, as the server expects
+            ping_interval=None,  # application pings, as the official SDKs do
             logger=_socket_log,
         ) as ws:
-            reader = asyncio.create_task(self._read(ws, session))
-            heart: asyncio.Task[None] | None = None
+            tasks = [asyncio.create_task(self._read(ws, session))]
             try:
-                if not await self._subscribe(ws):
-                    return
-                session.authenticated = True
-                self._missed_pings = 0
-                self._ws = ws
-                log.info("wecom long connection: bot %s subscribed at %s", self.bot_id, self.url)
-                heart = asyncio.create_task(self._heartbeat(ws))
-                await asyncio.wait({reader, heart}, return_when=asyncio.FIRST_COMPLETED)
+                if await self._subscribe(ws):
+                    session.authenticated = True
+                    self._missed_pings = 0
+                    self._ws = ws
+                    log.info(
+                        "wecom long connection: bot %s subscribed at %s", self.bot_id, self.url
+                    )
+                    tasks.append(asyncio.create_task(self._heartbeat(ws)))
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 self._ws = None
-                for task in (reader, heart):
-                    if task is not None:
-                        task.cancel()
-                results = await asyncio.gather(
-                    reader, *([heart] if heart else []), return_exceptions=True
-                )
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
                 self._fail_pending()
-            error = next((r for r in results if isinstance(r, Exception)), None)
-            log.warning(
-                "wecom long connection closed (code %s%s)%s",
-                ws.close_code,
-                f" {ws.close_reason}" if ws.close_reason else "",
-                f": {type(error).__name__}" if error else "",
-            )
+        if session.authenticated:
+            reason = f" {ws.close_reason}" if ws.close_reason else ""
+            log.warning("wecom long connection closed (code %s%s)", ws.close_code, reason)
 
     async def _subscribe(self, ws: ClientConnection) -> bool:
         body = {"bot_id": self.bot_id, "secret": self._secret}
@@ -249,21 +237,16 @@ class WeComLongConnection:
     async def _read(self, ws: ClientConnection, session: _Session) -> None:
         """Route incoming frames until the socket closes or another connection takes over."""
         try:
-            await self._route(ws, session)
-        finally:
-            self._fail_pending()  # nothing more will be acknowledged on this socket
-
-    async def _route(self, ws: ClientConnection, session: _Session) -> None:
-        async for raw in ws:
-            data = decode(raw)
-            if data is None:
-                log.warning("wecom long connection: ignored a frame that is not a JSON object")
-                continue
-            cmd = data.get("cmd")
-            if cmd == MSG_CALLBACK:
-                self._spawn(self._on_message(ws, data))
-            elif cmd == EVENT_CALLBACK:
-                if event_type(data) == DISCONNECTED_EVENT:
+            async for raw in ws:
+                data = decode(raw)
+                cmd = data.get("cmd") if data is not None else None
+                if data is None:
+                    log.warning("wecom long connection: ignored a frame that is not JSON")
+                elif cmd == MSG_CALLBACK:
+                    self._spawn(self._on_message(ws, data))
+                elif cmd != EVENT_CALLBACK:
+                    self._on_ack(data)
+                elif event_type(data) == DISCONNECTED_EVENT:
                     log.warning(
                         "wecom long connection: another connection for bot %s took over; "
                         "run one instance per bot (reconnecting after backoff)",
@@ -271,9 +254,10 @@ class WeComLongConnection:
                     )
                     session.kicked = True
                     return
-                log.debug("wecom long connection: event %s ignored", event_type(data) or "?")
-            else:
-                self._on_ack(data)
+                else:  # enter_chat, template_card_event (buttons: not yet), feedback_event
+                    log.debug("wecom long connection: event %s ignored", event_type(data) or "?")
+        finally:
+            self._fail_pending()  # nothing more will be acknowledged on this socket
 
     def _on_ack(self, data: dict[str, Any]) -> None:
         req_id = req_id_of(data)
@@ -303,47 +287,15 @@ class WeComLongConnection:
 
     async def _on_message(self, ws: ClientConnection, data: dict[str, Any]) -> None:
         """Dispatch one callback and answer it on the connection it came on."""
-        try:
-            await self._answer(ws, data)
-        except Exception:
-            log.exception("wecom long connection: callback %s failed", req_id_of(data))
-
-    async def _answer(self, ws: ClientConnection, data: dict[str, Any]) -> None:
         req_id = req_id_of(data)
+
+        async def respond(body: dict[str, Any]) -> bool:
+            return await self._respond(ws, req_id, body)
+
         try:
-            inbound = parse_json(json.dumps(body_of(data), ensure_ascii=False), self.clock())
-        except CallbackRejectedError as exc:
-            log.warning("wecom long connection: callback rejected: %s", exc.reason)
-            return
-        if inbound.kind is Kind.STREAM:  # a refresh of a stream: it is already finished
-            await self._respond(
-                ws, req_id, stream_body(inbound.stream_id or secrets.token_hex(16), "")
-            )
-            return
-        if inbound.kind is not Kind.MESSAGE or inbound.message is None:
-            log.debug("wecom long connection: %s callback not dispatched", inbound.kind)
-            return
-        message = inbound.message
-        result = await self.inbox.receive(message)
-        if not result.replies:
-            return
-        texts = [r.text for r in result.replies]
-        count = pack(texts, STREAM_MAX_BYTES, REPLY_SEPARATOR)
-        if count == 0:  # one reply larger than a stream: cut it, the outbox has no better way
-            content, count = truncate(texts[0], STREAM_MAX_BYTES), 1
-        else:
-            content = REPLY_SEPARATOR.join(texts[:count])
-        ids = [r.outbox_id for r in result.replies[:count] if r.outbox_id]
-        if await self._respond(ws, req_id, stream_body(secrets.token_hex(16), content)) and ids:
-            await self.inbox.delivered(ids)
-        log.info(
-            "wecom message %s in %s: %d replies (%d in the stream), duplicate=%s",
-            message.message_id,
-            message.chat_id,
-            len(result.replies),
-            count,
-            result.duplicate,
-        )
+            await answer_callback(data, self.inbox, self.clock, respond)
+        except Exception:
+            log.exception("wecom long connection: callback %s failed", req_id)
 
     async def _respond(self, ws: ClientConnection, req_id: str, body: dict[str, Any]) -> bool:
         """Answer a callback; True once WeCom acknowledged it (else the outbox sends later)."""
