@@ -7,6 +7,7 @@ message is either fully handled or not at all, and a repeat of its id only repla
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.message import DispatchResult, Message, Outgoing, Reply
+from bot.message import Card, DispatchResult, Message, Outgoing, Reply
 from handlers.context import Context
 from handlers.parsing import Intent, Parsed, parse
 from handlers.registry import INTENT_NAMES, ROUTES, SECRETARY_ONLY_TEXT
@@ -73,6 +74,11 @@ def sanitized(message: Message) -> Message:
     )
 
 
+def card_from(stored: dict[str, object] | None) -> Card | None:
+    """Rebuild a card kept in the outbox (None when the row has none)."""
+    return Card.from_dict(stored) if stored else None
+
+
 @dataclass(frozen=True)
 class _Resolved:
     chat: Chat
@@ -125,7 +131,13 @@ class Dispatcher:
                 return None
             rows = messages.replies_to(session, entry.id)
             replies = tuple(
-                Outgoing(r.id, r.chat_external_id, r.text, tuple(messages.mentions_of(r)))
+                Outgoing(
+                    r.id,
+                    r.chat_external_id,
+                    r.text,
+                    tuple(messages.mentions_of(r)),
+                    card_from(messages.card_of(r)),
+                )
                 for r in rows
             )
             return DispatchResult(replies=replies, duplicate=True, intent=entry.intent)
@@ -236,8 +248,9 @@ class Dispatcher:
             mentions=mentions,
             in_reply_to=entry.id,
             not_before=at + INLINE_REPLY_GRACE if message.reply_inline else at,
+            card=json.dumps(reply.card.as_dict(), ensure_ascii=False) if reply.card else None,
         )
-        return Outgoing(row.id, message.chat_id, reply.text, mentions)
+        return Outgoing(row.id, message.chat_id, reply.text, mentions, reply.card)
 
     def _store_failure(self, message: Message) -> DispatchResult:
         """Keep the message in the inbox with an apology so nothing received is lost."""

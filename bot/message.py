@@ -25,14 +25,62 @@ class Message:
     # The platform answers inside the callback's own response (WeCom passive replies): the
     # outbox holds such replies back for a while so the sender cannot deliver them twice.
     reply_inline: bool = False
+    # Set when the message is a tap on a card button: the key of that card (see `Card`).
+    via_card: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A card button; a tap is handled exactly as if the member had typed `command`."""
+
+    label: str
+    command: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """An interactive card, where the platform has them; elsewhere only the reply text shows.
+
+    `key` names the card so that a later card with the same key replaces it (e.g. the
+    check-in card of one meeting, updated as members sign).
+    """
+
+    key: str
+    title: str
+    lines: tuple[str, ...] = ()
+    buttons: tuple[Button, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready form for the outbox."""
+        return {
+            "key": self.key,
+            "title": self.title,
+            "lines": list(self.lines),
+            "buttons": [[b.label, b.command] for b in self.buttons],
+        }
+
+    @staticmethod
+    def from_dict(value: dict[str, object]) -> Card:
+        """Rebuild a card stored with `as_dict`."""
+        lines = value.get("lines") or []
+        buttons = value.get("buttons") or []
+        if not isinstance(lines, list) or not isinstance(buttons, list):
+            raise ValueError(f"not a stored card: {value!r}")
+        return Card(
+            key=str(value["key"]),
+            title=str(value["title"]),
+            lines=tuple(str(x) for x in lines),
+            buttons=tuple(Button(str(b[0]), str(b[1])) for b in buttons),
+        )
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A handler's answer: text plus the members to @-mention."""
+    """A handler's answer: text plus the members to @-mention, and optionally a card."""
 
     text: str
     mention_member_ids: tuple[int, ...] = ()
+    card: Card | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +91,7 @@ class Outgoing:
     chat_id: str
     text: str
     mentions: tuple[str, ...] = ()
+    card: Card | None = None
 
 
 @dataclass(frozen=True)

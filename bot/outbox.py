@@ -17,6 +17,7 @@ from datetime import timedelta
 from starlette.concurrency import run_in_threadpool
 
 from bot.clock import Clock
+from bot.message import Card
 from bot.platforms.base import Delivery, Outcome, Sender, SendResult
 from bot.ratelimit import RateLimiter
 from storage import messages, roster
@@ -79,6 +80,7 @@ class OutboxSender:
                     kind=row.kind,
                     routes=roster.chat_routes(chat) if chat else {},
                     parts_sent=row.parts_sent,
+                    card=Card.from_dict(card) if (card := messages.card_of(row)) else None,
                 )
                 claimed.append((delivery, row.attempts))
         return claimed

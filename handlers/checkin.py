@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.message import Reply
+from handlers.cards import refreshed_card
 from handlers.context import Context
 from handlers.format import clock
 from handlers.meetings import kinds_label
@@ -29,7 +30,8 @@ def handle(ctx: Context) -> Reply:
     if previous is not None and previous.status in (ATTEND_PRESENT, ATTEND_LATE):
         return Reply(
             f"{ctx.member.name}，您已于 {clock(previous.recorded_at.astimezone(tz))} "
-            f"签到 {label}，无需重复签到。"
+            f"签到 {label}，无需重复签到。",
+            card=refreshed_card(ctx.session, meeting, ctx.message.via_card),
         )
     late = ctx.actor.at - meeting.started_at > timedelta(minutes=ctx.branch.late_after_minutes)
     meetings.add_expected(ctx.session, meeting, ctx.member.id)
@@ -41,4 +43,4 @@ def handle(ctx: Context) -> Reply:
         text += f"（开始签到已超过 {ctx.branch.late_after_minutes} 分钟，记为迟到）"
     if previous is not None and previous.status == ATTEND_LEAVE:
         text += "。此前的请假已改为出席"
-    return Reply(text + "。")
+    return Reply(text + "。", card=refreshed_card(ctx.session, meeting, ctx.message.via_card))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.message import Reply
+from handlers.cards import refreshed_card
 from handlers.context import Context
 from handlers.meetings import kinds_label
 from storage import meetings
@@ -30,7 +31,10 @@ def handle(ctx: Context) -> Reply:
         )
     previous = meetings.current_attendance(ctx.session, meeting.id).get(ctx.member.id)
     if previous is not None and previous.status in (ATTEND_PRESENT, ATTEND_LATE):
-        return Reply(f"{ctx.member.name}，您已签到本次会议，无需请假。如需更正请联系书记。")
+        return Reply(
+            f"{ctx.member.name}，您已签到本次会议，无需请假。如需更正请联系书记。",
+            card=refreshed_card(ctx.session, meeting, ctx.message.via_card),
+        )
     meetings.request_leave(
         ctx.session,
         ctx.actor,
@@ -40,4 +44,7 @@ def handle(ctx: Context) -> Reply:
         reason=reason,
     )
     label = kinds_label(meeting.kinds) + (f"「{meeting.topic}」" if meeting.topic else "")
-    return Reply(f"📝 已记录 {ctx.member.name} 请假：{shown}（{label}）。会后请按要求补课{hint}。")
+    return Reply(
+        f"📝 已记录 {ctx.member.name} 请假：{shown}（{label}）。会后请按要求补课{hint}。",
+        card=refreshed_card(ctx.session, meeting, ctx.message.via_card),
+    )

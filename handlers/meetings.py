@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.message import Reply
+from handlers.cards import meeting_card
 from handlers.context import Context
 from handlers.format import clock, names
 from storage import meetings
@@ -96,7 +97,7 @@ def handle_open(ctx: Context) -> Reply:
     ]
     if len(kinds) > 1:
         lines.append(f"本次为合并召开，分别计入：{names(kinds)}。")
-    return Reply("\n".join(lines))
+    return Reply("\n".join(lines), card=meeting_card(ctx.session, meeting))
 
 
 def handle_close(ctx: Context) -> Reply:

@@ -44,6 +44,7 @@ def enqueue(
     kind: str = "reply",
     in_reply_to: int | None = None,
     not_before: datetime | None = None,
+    card: str | None = None,
 ) -> OutboxEntry:
     """Queue a message for sending; a key already queued returns the existing row."""
     existing = session.scalar(select(OutboxEntry).where(OutboxEntry.dedup_key == dedup_key))
@@ -56,6 +57,7 @@ def enqueue(
         kind=kind,
         text=text,
         mentions=json.dumps(list(mentions), ensure_ascii=False),
+        card=card,
         status=OUTBOX_PENDING,
         attempts=0,
         created_at=at,
@@ -84,6 +86,14 @@ def mark_sent(session: Session, row: OutboxEntry, at: datetime) -> None:
     row.status = OUTBOX_SENT
     row.sent_at = at
     row.attempts += 1
+
+
+def card_of(row: OutboxEntry) -> dict[str, object] | None:
+    """Return the card an outbox row carries, as stored (JSON object), or None."""
+    if not row.card:
+        return None
+    value = json.loads(row.card)
+    return value if isinstance(value, dict) else None
 
 
 def mentions_of(row: OutboxEntry) -> list[str]:

@@ -158,6 +158,7 @@ class OutboxEntry(Base):
     kind: Mapped[str] = mapped_column(String(30), default="reply")
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of platform user ids
+    card: Mapped[str | None] = mapped_column(Text)  # JSON of an interactive card, if any
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Parts of a split message already delivered; a retry resumes after them.

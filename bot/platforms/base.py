@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from bot.message import DispatchResult, Message
+from bot.message import Card, DispatchResult, Message
 
 # Bodies larger than this are refused before any parsing (both platforms send a few KiB).
 MAX_CALLBACK_BYTES = 64 * 1024
@@ -64,6 +64,8 @@ class Delivery:
     routes: dict[str, str] = field(default_factory=dict)
     # Parts of a split message already delivered by earlier attempts.
     parts_sent: int = 0
+    # An interactive card to show where the platform can (text is always the fallback).
+    card: Card | None = None
 
 
 @dataclass(frozen=True)
