@@ -249,6 +249,7 @@ class Dispatcher:
             in_reply_to=entry.id,
             not_before=at + INLINE_REPLY_GRACE if message.reply_inline else at,
             card=json.dumps(reply.card.as_dict(), ensure_ascii=False) if reply.card else None,
+            fresh=True,
         )
         return Outgoing(row.id, message.chat_id, reply.text, mentions, reply.card)
 

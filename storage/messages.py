@@ -45,11 +45,17 @@ def enqueue(
     in_reply_to: int | None = None,
     not_before: datetime | None = None,
     card: str | None = None,
+    fresh: bool = False,
 ) -> OutboxEntry:
-    """Queue a message for sending; a key already queued returns the existing row."""
-    existing = session.scalar(select(OutboxEntry).where(OutboxEntry.dedup_key == dedup_key))
-    if existing is not None:
-        return existing
+    """Queue a message for sending; a key already queued returns the existing row.
+
+    `fresh=True` skips that lookup for keys that cannot exist yet (a reply to a new inbox row);
+    the unique constraint still guards them.
+    """
+    if not fresh:
+        existing = session.scalar(select(OutboxEntry).where(OutboxEntry.dedup_key == dedup_key))
+        if existing is not None:
+            return existing
     row = OutboxEntry(
         dedup_key=dedup_key,
         platform=platform,
