@@ -87,35 +87,22 @@ class OutboxSender:
 
     def _record(self, delivery: Delivery, result: SendResult, attempts_before: int) -> None:
         now = self.clock.now()
+        status, not_before = messages.OUTBOX_SENT, None
+        if result.outcome is Outcome.RETRY:
+            wait = result.retry_after or self.backoff.delay(attempts_before + 1, self.rng)
+            status, not_before = messages.OUTBOX_PENDING, now + timedelta(seconds=wait)
+        elif result.outcome is Outcome.PERMANENT:
+            status = messages.OUTBOX_FAILED
         with self.db.transaction() as session:
-            if result.outcome is Outcome.SENT:
-                messages.finish(
-                    session,
-                    delivery.outbox_id,
-                    status=messages.OUTBOX_SENT,
-                    at=now,
-                    parts_sent=result.parts_sent,
-                )
-            elif result.outcome is Outcome.RETRY:
-                wait = result.retry_after or self.backoff.delay(attempts_before + 1, self.rng)
-                messages.finish(
-                    session,
-                    delivery.outbox_id,
-                    status=messages.OUTBOX_PENDING,
-                    at=now,
-                    parts_sent=result.parts_sent,
-                    error=result.error,
-                    not_before=now + timedelta(seconds=wait),
-                )
-            else:
-                messages.finish(
-                    session,
-                    delivery.outbox_id,
-                    status=messages.OUTBOX_FAILED,
-                    at=now,
-                    parts_sent=result.parts_sent,
-                    error=result.error,
-                )
+            messages.finish(
+                session,
+                delivery.outbox_id,
+                status=status,
+                at=now,
+                parts_sent=result.parts_sent,
+                error=result.error,
+                not_before=not_before,
+            )
         if result.outcome is Outcome.PERMANENT:
             log.error(
                 "outbox %s to %s:%s failed permanently: %s",
