@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from bot.message import Outgoing
 from bot.platforms.base import MAX_CALLBACK_BYTES, CallbackRejectedError
+from bot.platforms.wecom_cards import first_card, stream_with_card_body, update_card_body
 from bot.platforms.wecom_crypto import WeComCrypto
 from bot.platforms.wecom_payload import (
     Inbound,
@@ -121,6 +122,8 @@ class WeComCodec:
         if inbound.kind is Kind.STREAM:
             stream_id = inbound.stream_id or self._new_id()
             return self._seal_json(stream_reply(stream_id, ""), ())
+        if inbound.kind is Kind.TAP:
+            return self._card_update(inbound, replies)
         if inbound.kind is not Kind.MESSAGE or not replies:
             return PassiveReply()
         texts = [r.text for r in replies]
@@ -131,7 +134,12 @@ class WeComCodec:
             else:
                 content = REPLY_SEPARATOR.join(texts[:count])
             ids = tuple(r.outbox_id for r in replies[:count] if r.outbox_id)
-            return self._seal_json(stream_reply(self._new_id(), content), ids)
+            stream_id = self._new_id()
+            # A card goes with the text (stream_with_template_card): once per message.
+            if (found := first_card(replies[:count])) is not None:
+                body = stream_with_card_body(stream_id, content, found[1])
+                return self._seal_json(json.dumps(body, ensure_ascii=False), ids)
+            return self._seal_json(stream_reply(stream_id, content), ids)
         # Group robot: what does not fit in one text stays in the outbox for the webhook.
         count = pack(texts, ROBOT_TEXT_MAX_BYTES, REPLY_SEPARATOR)
         if count == 0:
@@ -142,6 +150,23 @@ class WeComCodec:
         if inbound.wire is Wire.ROBOT_JSON:
             return self._seal_json(robot_json_reply(content, mentions), ids)
         return self._seal_xml(robot_xml_reply(content, mentions), ids)
+
+    def _card_update(self, inbound: Inbound, replies: Sequence[Outgoing]) -> PassiveReply:
+        """Answer a tap by replacing the tapped card for everyone (`update_template_card`).
+
+        Only a card with the tapped card's task_id may replace it. The reply carrying that card
+        counts as delivered: the refreshed card is its answer. Without one (a stale card) the
+        answer is empty and the replies stay in the outbox.
+        """
+        via_card = inbound.message.via_card if inbound.message else None
+        if inbound.wire is not Wire.AIBOT or not via_card:
+            return PassiveReply()
+        found = first_card(replies, key=via_card)
+        if found is None:
+            return PassiveReply()
+        reply, card = found
+        ids = (reply.outbox_id,) if reply.outbox_id else ()
+        return self._seal_json(json.dumps(update_card_body(card), ensure_ascii=False), ids)
 
     @staticmethod
     def _new_id() -> str:

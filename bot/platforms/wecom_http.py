@@ -12,7 +12,6 @@ from starlette.routing import Route
 
 from bot.platforms.base import MAX_CALLBACK_BYTES, CallbackRejectedError, Inbox
 from bot.platforms.wecom_callback import WeComCodec
-from bot.platforms.wecom_payload import Kind
 
 log = logging.getLogger(__name__)
 CALLBACK_PATH = "/wecom/callback"
@@ -61,7 +60,7 @@ def wecom_routes(
             inbound = codec.decode(request.query_params, body)
         except CallbackRejectedError as exc:
             return _rejected(exc)
-        if inbound.kind is not Kind.MESSAGE or inbound.message is None:
+        if not inbound.dispatched or inbound.message is None:
             log.debug("wecom callback %s answered without dispatch", inbound.kind)
             answer = codec.reply(inbound)
             return Response(answer.body, media_type=answer.media_type)
@@ -75,7 +74,8 @@ def wecom_routes(
                 # The reply still goes out now; at worst the outbox sends it once more.
                 log.exception("wecom: could not mark replies delivered")
         log.info(
-            "wecom message %s in %s: %d replies (%d passive), duplicate=%s",
+            "wecom %s %s in %s: %d replies (%d passive), duplicate=%s",
+            inbound.kind,
             message.message_id,
             message.chat_id,
             len(result.replies),

@@ -22,6 +22,7 @@ PLATFORM = "wecom"
 # A leading @-mention: "@name" then whitespace (WeCom puts U+2005 after a picked mention).
 _LEADING_MENTION = re.compile(r"^\s*@\S+(?:\s+|$)")
 _XML_FORBIDDEN = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+TEMPLATE_CARD_EVENT = "template_card_event"
 
 
 class Wire(StrEnum):
@@ -36,8 +37,9 @@ class Kind(StrEnum):
     """What a decoded callback asks of the bot."""
 
     MESSAGE = "message"  # hand to the inbox, reply with its answers
+    TAP = "tap"  # AI-bot card button tap: hand to the inbox, answer by updating the card
     STREAM = "stream"  # AI-bot stream refresh: answer a finished stream
-    EVENT = "event"  # enter_chat, add_to_chat, button clicks: answer empty
+    EVENT = "event"  # enter_chat, add_to_chat, feedback: answer empty
     IGNORED = "ignored"  # images, files, unknown types: answer empty
 
 
@@ -49,6 +51,11 @@ class Inbound:
     kind: Kind
     message: Message | None = None
     stream_id: str | None = None
+
+    @property
+    def dispatched(self) -> bool:
+        """True when the callback carries a message for the inbox (typed, or a card tap)."""
+        return self.kind in (Kind.MESSAGE, Kind.TAP) and self.message is not None
 
 
 def strip_mention(text: str) -> str:
@@ -93,6 +100,7 @@ def _message(
     now: datetime,
     name: str | None,
     routes: dict[str, str],
+    via_card: str | None = None,
 ) -> Message:
     if not msgid or not userid:
         raise CallbackRejectedError(400, "message without msgid or sender")
@@ -103,12 +111,48 @@ def _message(
         message_id=msgid,
         chat_id=chatid,
         sender_id=userid,
-        text=strip_mention(text),
+        text=text if via_card else strip_mention(text),
         sent_at=now,
         sender_name=name or None,
         routes=routes,
         reply_inline=True,
+        via_card=via_card,
     )
+
+
+def _first_str(data: dict[str, Any], *names: str) -> str:
+    for name in names:
+        if value := _str(data.get(name)):
+            return value
+    return ""
+
+
+def _tap(data: dict[str, Any], wire: Wire, routes: dict[str, str], now: datetime) -> Inbound:
+    """A `template_card_event` (button tap) as the message its button's key stands for.
+
+    The official form nests the fields under `event.template_card_event`; SDK type hints show
+    them flat under `event`, and the docs' field tables spell them `eventkey`/`taskid`: all read.
+    """
+    event = _obj(data.get("event"))
+    nested = _obj(event.get("template_card_event"))
+    event_key = _first_str(nested, "event_key", "eventkey") or _first_str(
+        event, "event_key", "eventkey"
+    )
+    task_id = _first_str(nested, "task_id", "taskid") or _first_str(event, "task_id", "taskid")
+    if not event_key or not task_id:
+        raise CallbackRejectedError(400, "card event without event_key or task_id")
+    message = _message(
+        msgid=_str(data.get("msgid")),
+        chattype=_str(data.get("chattype")),
+        chatid=_str(data.get("chatid")),
+        userid=_str(_obj(data.get("from")).get("userid")),
+        text=event_key,
+        now=now,
+        name=None,
+        routes=routes,
+        via_card=task_id,
+    )
+    return Inbound(wire, Kind.TAP, message=message)
 
 
 def parse_json(plaintext: str, now: datetime) -> Inbound:
@@ -124,15 +168,17 @@ def parse_json(plaintext: str, now: datetime) -> Inbound:
     msgtype = _str(data.get("msgtype"))
     if msgtype == "stream":
         return Inbound(wire, Kind.STREAM, stream_id=_str(_obj(data.get("stream")).get("id")))
+    routes = {"webhook_url": webhook_url} if webhook_url else {}
+    if response_url := _str(data.get("response_url")):
+        routes["response_url"] = response_url
     if msgtype == "event":
+        if _str(_obj(data.get("event")).get("eventtype")) == TEMPLATE_CARD_EVENT:
+            return _tap(data, wire, routes, now)
         return Inbound(wire, Kind.EVENT)
     text = _json_text(data, msgtype)
     if text is None:
         return Inbound(wire, Kind.IGNORED)
     sender = _obj(data.get("from"))
-    routes = {"webhook_url": webhook_url} if webhook_url else {}
-    if response_url := _str(data.get("response_url")):
-        routes["response_url"] = response_url
     message = _message(
         msgid=_str(data.get("msgid")),
         chattype=_str(data.get("chattype")),

@@ -3,7 +3,9 @@
 One WebSocket per bot to `wss://openws.work.weixin.qq.com`: subscribe with the bot id and
 secret, ping every `heartbeat` seconds, hand `aibot_msg_callback` bodies (the same JSON the HTTP
 callback carries, unencrypted) to the inbox in their own tasks and answer each with a finished
-stream (`aibot_respond_msg`, the callback's req_id). `push` sends proactive markdown
+stream (`aibot_respond_msg`, the callback's req_id; with the reply's card when it has one); card
+taps (`aibot_event_callback` template_card_event) likewise, answered by
+`aibot_respond_update_msg`. `push` sends proactive markdown
 (`aibot_send_msg`). Unlike the official SDK it reconnects after ANY close, clean ones included,
 with jittered exponential backoff, forever, until `stop` is set.
 """
@@ -34,6 +36,7 @@ from bot.platforms.wecom_ws_frames import (
     RESPOND_MSG,
     SEND_MSG,
     SUBSCRIBE,
+    TEMPLATE_CARD_EVENT,
     decode,
     errcode,
     errmsg,
@@ -246,6 +249,8 @@ class WeComLongConnection:
                     self._spawn(self._on_message(ws, data))
                 elif cmd != EVENT_CALLBACK:
                     self._on_ack(data)
+                elif event_type(data) == TEMPLATE_CARD_EVENT:
+                    self._spawn(self._on_message(ws, data))
                 elif event_type(data) == DISCONNECTED_EVENT:
                     log.warning(
                         "wecom long connection: another connection for bot %s took over; "
@@ -254,7 +259,7 @@ class WeComLongConnection:
                     )
                     session.kicked = True
                     return
-                else:  # enter_chat, template_card_event (buttons: not yet), feedback_event
+                else:  # enter_chat, feedback_event
                     log.debug("wecom long connection: event %s ignored", event_type(data) or "?")
         finally:
             self._fail_pending()  # nothing more will be acknowledged on this socket
@@ -286,21 +291,23 @@ class WeComLongConnection:
         task.add_done_callback(self._tasks.discard)
 
     async def _on_message(self, ws: ClientConnection, data: dict[str, Any]) -> None:
-        """Dispatch one callback and answer it on the connection it came on."""
+        """Dispatch one callback (message or card tap); answer it on the connection it came on."""
         req_id = req_id_of(data)
 
-        async def respond(body: dict[str, Any]) -> bool:
-            return await self._respond(ws, req_id, body)
+        async def respond(cmd: str, body: dict[str, Any]) -> bool:
+            return await self._respond(ws, req_id, body, cmd)
 
         try:
             await answer_callback(data, self.inbox, self.clock, respond)
         except Exception:
             log.exception("wecom long connection: callback %s failed", req_id)
 
-    async def _respond(self, ws: ClientConnection, req_id: str, body: dict[str, Any]) -> bool:
+    async def _respond(
+        self, ws: ClientConnection, req_id: str, body: dict[str, Any], cmd: str = RESPOND_MSG
+    ) -> bool:
         """Answer a callback; True once WeCom acknowledged it (else the outbox sends later)."""
         try:
-            ack = await self._request(ws, RESPOND_MSG, body, req_id=req_id)
+            ack = await self._request(ws, cmd, body, req_id=req_id)
         except (TimeoutError, ConnectionClosed, ConnectionError) as exc:
             log.warning(
                 "wecom long connection: reply to %s not acknowledged (%s)",

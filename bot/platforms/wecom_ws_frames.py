@@ -18,9 +18,11 @@ PING = "ping"
 MSG_CALLBACK = "aibot_msg_callback"
 EVENT_CALLBACK = "aibot_event_callback"
 RESPOND_MSG = "aibot_respond_msg"
+RESPOND_UPDATE_MSG = "aibot_respond_update_msg"
 SEND_MSG = "aibot_send_msg"
 
 DISCONNECTED_EVENT = "disconnected_event"
+TEMPLATE_CARD_EVENT = "template_card_event"
 THROTTLED_WAIT = 60.0
 
 NOT_CONNECTED = "企业微信长连接未连接"

@@ -143,6 +143,12 @@ class WeComCallbacks:
         query |= {"timestamp": timestamp, "nonce": nonce}
         return query, json.dumps({"encrypt": encrypt}).encode()
 
+    def card_tap(
+        self, event_key: str, task_id: str, at: datetime, **fields: Any
+    ) -> tuple[dict[str, str], bytes]:
+        """(query, body) of an encrypted AI-bot button tap (see `ai_bot_card_tap`)."""
+        return self.json_callback(ai_bot_card_tap(event_key, task_id, **fields), at)
+
     def xml_callback(self, plaintext: str, at: datetime) -> tuple[dict[str, str], bytes]:
         """(query, body) of a group-robot XML POST carrying the XML `plaintext`."""
         timestamp, nonce = str(int(at.timestamp())), self._next_nonce()
@@ -218,3 +224,36 @@ def robot_xml_text(
         "</GetChatInfoUrl>"
         f"<MsgType>text</MsgType><Text><Content><![CDATA[{content}]]></Content></Text></xml>"
     )
+
+
+def ai_bot_card_tap(
+    event_key: str,
+    task_id: str,
+    *,
+    msgid: str = "TAP-1",
+    userid: str = "zhangsan",
+    chatid: str | None = "wrkGROUP1",
+    flat: bool = False,
+) -> dict[str, Any]:
+    """An AI-bot `template_card_event` (a button tap) payload (101027), as the HTTP callback and
+    the long connection's `aibot_event_callback` carry it; `flat` puts the fields directly under
+    `event` (the Python SDK's type hints) instead of the documented nested form."""
+    fields = {"card_type": "button_interaction", "event_key": event_key, "task_id": task_id}
+    event: dict[str, Any] = {"eventtype": "template_card_event"}
+    if flat:
+        event |= fields
+    else:
+        event["template_card_event"] = fields
+    payload: dict[str, Any] = {
+        "msgid": msgid,
+        "create_time": 1700000000,
+        "aibotid": "AIBOTID",
+        "chattype": "group" if chatid else "single",
+        "from": {"userid": userid},
+        "response_url": "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=TAP",
+        "msgtype": "event",
+        "event": event,
+    }
+    if chatid:
+        payload["chatid"] = chatid
+    return payload

@@ -22,7 +22,7 @@ from typing import Any
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from bot.message import DispatchResult, Message, Outgoing
+from bot.message import Card, DispatchResult, Message, Outgoing
 from bot.platforms.wecom_ws import WeComLongConnection
 
 OK = (0, "ok")
@@ -140,6 +140,10 @@ class FakeWeComWS:
         body |= {"msgtype": "event", "event": {"eventtype": eventtype, **extra}}
         return await self.push("aibot_event_callback", body)
 
+    async def tap(self, body: dict[str, Any]) -> str:
+        """Push a card tap: an `aibot_event_callback` carrying `body` (see `ai_bot_card_tap`)."""
+        return await self.push("aibot_event_callback", body)
+
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the newest connection with a close frame."""
         await self.current.close(code, reason)
@@ -192,10 +196,16 @@ class FakeWeComWS:
 class MemoryInbox:
     """An in-memory inbox: records messages, answers each with `answer(message)` texts.
 
-    A message whose text is a key of `hold` waits in `receive` until that event is set.
+    A message whose text is a key of `hold` waits in `receive` until that event is set; `card`,
+    when given, puts its card (if any) on the first reply.
     """
 
-    def __init__(self, answer: Callable[[Message], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        answer: Callable[[Message], list[str]] | None = None,
+        card: Callable[[Message], Card | None] | None = None,
+    ) -> None:
+        self.card = card
         self.received: list[Message] = []
         self.delivered_ids: list[int] = []
         self.hold: dict[str, asyncio.Event] = {}
@@ -208,10 +218,13 @@ class MemoryInbox:
         gate = self.hold.get(message.text)
         if gate is not None:
             await gate.wait()
-        replies = []
+        replies: list[Outgoing] = []
+        card = self.card(message) if self.card else None
         for text in self.answer(message):
             self._next_id += 1
-            replies.append(Outgoing(self._next_id, message.chat_id, text))
+            replies.append(
+                Outgoing(self._next_id, message.chat_id, text, card=None if replies else card)
+            )
         return DispatchResult(replies=tuple(replies))
 
     async def delivered(self, outbox_ids: Sequence[int]) -> None:

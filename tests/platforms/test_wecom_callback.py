@@ -139,11 +139,7 @@ def test_voice_uses_its_transcript(codec: WeComCodec, wecom: WeComCallbacks) -> 
         ({"msgid": "S1", "msgtype": "stream", "stream": {"id": "STREAMID"}}, Kind.STREAM),
         ({"msgid": "E1", "msgtype": "event", "event": {"eventtype": "enter_chat"}}, Kind.EVENT),
         (
-            {
-                "msgid": "E2",
-                "msgtype": "event",
-                "event": {"eventtype": "template_card_event", "template_card_event": {}},
-            },
+            {"msgid": "E2", "msgtype": "event", "event": {"eventtype": "feedback_event"}},
             Kind.EVENT,
         ),
         ({"msgid": "I1", "msgtype": "image", "image": {"url": "u"}}, Kind.IGNORED),
