@@ -8,12 +8,15 @@ gets back a `SendResult` saying whether to mark the row sent, retry it later, or
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
 from bot.message import Card, DispatchResult, Message
+
+log = logging.getLogger(__name__)
 
 # Bodies larger than this are refused before any parsing (both platforms send a few KiB).
 MAX_CALLBACK_BYTES = 64 * 1024
@@ -100,3 +103,29 @@ class Inbox(Protocol):
     async def delivered(self, outbox_ids: Sequence[int]) -> None:
         """Mark replies as delivered because they went back in the callback's own response."""
         ...
+
+
+PartSender = Callable[[int, str], Awaitable[SendResult]]
+
+
+async def send_parts(
+    parts: Sequence[str], delivery: Delivery, send_one: PartSender, channel: str
+) -> SendResult:
+    """Send the parts not yet delivered, in order; stop at the first failure and keep the place.
+
+    `send_one(index, text)` sends one part; the result's `parts_sent` is where a retry resumes.
+    """
+    for index in range(max(delivery.parts_sent, 0), len(parts)):
+        result = await send_one(index, parts[index])
+        if result.outcome is not Outcome.SENT:
+            log.warning(
+                "%s: part %d/%d of outbox row %s not sent: %s %s",
+                channel,
+                index + 1,
+                len(parts),
+                delivery.outbox_id,
+                result.outcome,
+                result.error,
+            )
+            return replace(result, parts_sent=index)
+    return SendResult(Outcome.SENT, parts_sent=len(parts))

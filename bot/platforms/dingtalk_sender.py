@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult
+from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult, send_parts
 from bot.platforms.dingtalk_token import TokenCache, TokenError
 
 log = logging.getLogger(__name__)
@@ -129,21 +129,10 @@ class DingTalkSender:
             self._client = None
 
     async def _send(self, delivery: Delivery) -> SendResult:
-        parts = split_text(delivery.text)
-        for index in range(min(delivery.parts_sent, len(parts)), len(parts)):
-            mentions = delivery.mentions if index == 0 else ()
-            result = await self._send_part(delivery, parts[index], mentions)
-            if result.outcome is not Outcome.SENT:
-                log.warning(
-                    "dingtalk send %s part %d/%d: %s %s",
-                    delivery.outbox_id,
-                    index + 1,
-                    len(parts),
-                    result.outcome,
-                    result.error,
-                )
-                return replace(result, parts_sent=index)
-        return SendResult(Outcome.SENT, parts_sent=len(parts))
+        async def one(index: int, text: str) -> SendResult:
+            return await self._send_part(delivery, text, delivery.mentions if index == 0 else ())
+
+        return await send_parts(split_text(delivery.text), delivery, one, "dingtalk")
 
     async def _send_part(
         self, delivery: Delivery, text: str, mentions: tuple[str, ...]

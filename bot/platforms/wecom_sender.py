@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult
+from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult, send_parts
 from bot.platforms.wecom_text import split_numbered
 
 log = logging.getLogger(__name__)
@@ -154,43 +154,27 @@ class WeComSender:
         if target is None:
             error = BAD_ROUTE if bound else NO_ROUTE
             return SendResult(Outcome.PERMANENT, error, parts_sent=delivery.parts_sent)
-        parts = split_numbered(delivery.text, TEXT_MAX_BYTES)
-        for index in range(max(delivery.parts_sent, 0), len(parts)):
-            text: dict[str, Any] = {"content": parts[index]}
+
+        async def one(index: int, content: str) -> SendResult:
+            text: dict[str, Any] = {"content": content}
             if index == 0 and delivery.mentions:
                 text["mentioned_list"] = list(delivery.mentions)
             body: dict[str, Any] = {"msgtype": "text", "text": text}
             if target.chatid:
                 body["chatid"] = target.chatid
-            failure = await self._post(target, body)
-            if failure is not None:
-                log.warning(
-                    "wecom webhook %s: part %d/%d of outbox row %s not sent: %s",
-                    mask(target.key),
-                    index + 1,
-                    len(parts),
-                    delivery.outbox_id,
-                    failure.error,
-                )
-                return replace(failure, parts_sent=index)
-        return SendResult(Outcome.SENT, parts_sent=len(parts))
+            return await self._post(target, body) or SendResult(Outcome.SENT)
+
+        parts = split_numbered(delivery.text, TEXT_MAX_BYTES)
+        return await send_parts(parts, delivery, one, f"wecom webhook {mask(target.key)}")
 
     async def _push_parts(self, delivery: Delivery, push: Push) -> SendResult:
         """Send the remaining markdown parts through the long connection."""
+
+        async def one(index: int, text: str) -> SendResult:
+            return await push(delivery.chat_id, text, delivery.mentions if index == 0 else ())
+
         parts = split_numbered(delivery.text, MARKDOWN_MAX_BYTES)
-        for index in range(max(delivery.parts_sent, 0), len(parts)):
-            mentions = delivery.mentions if index == 0 else ()
-            result = await push(delivery.chat_id, parts[index], mentions)
-            if result.outcome is not Outcome.SENT:
-                log.warning(
-                    "wecom push: part %d/%d of outbox row %s not sent: %s",
-                    index + 1,
-                    len(parts),
-                    delivery.outbox_id,
-                    result.error,
-                )
-                return replace(result, parts_sent=index)
-        return SendResult(Outcome.SENT, parts_sent=len(parts))
+        return await send_parts(parts, delivery, one, "wecom push")
 
     async def _post(self, target: Target, body: dict[str, Any]) -> SendResult | None:
         """POST one message; None when WeCom accepted it."""
