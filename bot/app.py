@@ -60,6 +60,7 @@ def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
             if task is not None:
                 await task
             await asyncio.gather(*connections, return_exceptions=True)
+            inbox.close()
             for platform_sender in platforms.senders.values():
                 close = getattr(platform_sender, "aclose", None)
                 if close is not None:
