@@ -33,6 +33,12 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(chat_app, name="chat")
 
 
+def _register_outbox() -> None:
+    from bot.cli_outbox import outbox_app
+
+    app.add_typer(outbox_app, name="outbox")
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a clear error to stderr and return the Exit to raise."""
     typer.echo(f"错误：{message}", err=True)
@@ -297,6 +303,9 @@ def export(
     except OSError as exc:
         raise fail(f"无法写入 {out}：{exc.strerror or exc}") from exc
     typer.echo(f"已导出 {target.name} {span.label} 台账到 {out}", err=True)
+
+
+_register_outbox()
 
 
 def main() -> None:

@@ -206,3 +206,24 @@ def mark_delivered(session: Session, row_ids: Sequence[int], at: datetime) -> No
             .values(status=OUTBOX_SENT, sent_at=at, attempts=OutboxEntry.attempts + 1)
             .execution_options(synchronize_session=False)
         )
+
+
+def outbox_rows(session: Session, status: str | None = None, limit: int = 50) -> list[OutboxEntry]:
+    """Return outbox rows, newest first, optionally of one status."""
+    query = select(OutboxEntry)
+    if status is not None:
+        query = query.where(OutboxEntry.status == status)
+    return list(session.scalars(query.order_by(OutboxEntry.id.desc()).limit(limit)))
+
+
+def requeue(session: Session, row_ids: Sequence[int], at: datetime) -> int:
+    """Put failed rows back in the queue to be sent again now; return how many were."""
+    if not row_ids:
+        return 0
+    result = session.execute(
+        update(OutboxEntry)
+        .where(OutboxEntry.id.in_(row_ids), OutboxEntry.status == OUTBOX_FAILED)
+        .values(status=OUTBOX_PENDING, not_before=at, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
