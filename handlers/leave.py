@@ -8,11 +8,19 @@ from handlers.context import Context
 from handlers.meetings import kinds_label
 from storage import meetings
 from storage.models import ATTEND_LATE, ATTEND_PRESENT
+from storage.roster import find_member_by_name
 
 
 def handle(ctx: Context) -> Reply:
     """Record the sender's leave with its reason."""
     reason = (ctx.parsed.reason or "").strip()
+    if reason == ctx.member.name:
+        reason = ""  # "李明请假" from 李明: no reason given
+    elif find_member_by_name(ctx.session, ctx.branch.id, reason) is not None:
+        # "张伟请假了" from someone else: identity comes from the platform, not the text.
+        return Reply(
+            f"只能为自己请假，未替 {reason} 记录。如需代为登记，请书记发送：补录 {reason} 请假 事由"
+        )
     shown = reason or "未填写事由"
     meeting = meetings.open_meeting_in_chat(ctx.session, ctx.chat.id)
     hint = "" if reason else "（可补充事由，例如：请假 出差）"

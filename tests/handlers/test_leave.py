@@ -51,3 +51,13 @@ def test_leave_takers_and_absentees_get_makeups(bot: ChatBot) -> None:
     assert "请假：黄丽（出差）" in summary
     makeups = {m["name"]: m["done"] for m in bot.ledger()["makeups"]}
     assert makeups == {"李明": False, "王芳": False, "黄丽": False, "赵磊": False}
+
+
+def test_leave_for_someone_else_is_refused(bot: ChatBot) -> None:
+    bot.say("李明", "开会 党员大会")
+    reply = bot.say("赵磊", "张伟请假了")
+    assert "只能为自己请假" in reply
+    assert "补录 张伟 请假" in reply
+    assert bot.count("leave_requests") == 0
+    own = bot.say("赵磊", "赵磊请假")
+    assert "已记录 赵磊 请假：未填写事由" in own
