@@ -39,6 +39,12 @@ def _register_outbox() -> None:
     app.add_typer(outbox_app, name="outbox")
 
 
+def _register_plan() -> None:
+    from bot.cli_plan import plan_app
+
+    app.add_typer(plan_app, name="plan")
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a clear error to stderr and return the Exit to raise."""
     typer.echo(f"错误：{message}", err=True)
@@ -306,6 +312,7 @@ def export(
 
 
 _register_outbox()
+_register_plan()
 
 
 def main() -> None:
