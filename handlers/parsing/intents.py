@@ -57,6 +57,7 @@ def classify(text: str, today: date) -> Parsed:
         queries.parse_help(compact)
         or queries.parse_missing(compact)
         or queries.parse_mine(compact.rstrip("?呢"))
+        or queries.parse_plan(compact.rstrip("?呢"))
     )
     if found:
         return found

@@ -39,6 +39,7 @@ class Intent(StrEnum):
     CORRECTION = "correction"  # 补录 <姓名> <签到|请假|学习|补课|缺席> [说明]
     BIND = "bind"  # 绑定 <支部名称>
     BIND_PUSH = "bind_push"  # 绑定推送 <群机器人 webhook 地址或 key>
+    PLAN = "plan"  # 计划 / 本月计划: this month's plan items with ✓ / ✗
     ADD_MEMBER = "add_member"  # 添加成员 <姓名> [党小组] [预备党员] [账号]
     SET_ROLE = "set_role"  # 设为书记 <姓名> / 设为组织委员 <姓名> / 取消管理 <姓名>
 

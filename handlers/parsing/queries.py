@@ -20,6 +20,10 @@ _MINE_RE = re.compile(
     r"(?:学习|志愿(?:服务)?|参会|签到|请假|会议)?(?:记录|情况|统计|考勤|台账|数据|时长|档案|积分|出勤|"
     r"出勤情况|考勤记录|明细)?|(?:查询?|查看|看看)我的(?:情况|记录)?|我的"
 )
+_PLAN_RE = re.compile(
+    r"(?:查看|看看|看下|看一下)?(?:本月|这个月|当月)?(?:的)?(?:工作|年度|学习)?计划(?:清单|完成情况|进度)?"
+    r"|计划(?:怎么样|如何)"
+)
 _MISSING_CHECKIN_RE = re.compile(
     r"(?:请)?(?:查询?|查看|看看|看下|看一下|统计)?(?:一下)?(?:今天)?(?:还有|还)?"
     r"(?:谁|哪些人|哪些同志|哪位|哪几位|哪几个|有谁|有哪些人)?(?:还)?(?:没有?|未)"
@@ -53,6 +57,11 @@ def parse_help(compact: str) -> Parsed | None:
 def parse_mine(compact: str) -> Parsed | None:
     """Recognise a member asking for their own record."""
     return Parsed(Intent.MINE) if _MINE_RE.fullmatch(compact) else None
+
+
+def parse_plan(compact: str) -> Parsed | None:
+    """Recognise 计划 / 本月计划 / 计划完成情况 (the month's plan with ✓ and ✗)."""
+    return Parsed(Intent.PLAN) if _PLAN_RE.fullmatch(compact) else None
 
 
 def parse_missing(compact: str) -> Parsed | None:
