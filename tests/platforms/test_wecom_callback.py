@@ -12,25 +12,7 @@ from bot.platforms.base import MAX_CALLBACK_BYTES, CallbackRejectedError
 from bot.platforms.wecom_callback import WeComCodec
 from bot.platforms.wecom_payload import Kind, Wire, strip_mention
 from tests.fakes.wecom import WeComCallbacks, ai_bot_text, robot_xml_text
-
-TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
-KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def codec() -> WeComCodec:
-    return WeComCodec(TOKEN, KEY, lambda: NOW)
-
-
-@pytest.fixture
-def wecom() -> WeComCallbacks:
-    return WeComCallbacks(TOKEN, KEY)
-
-
-def decode(codec: WeComCodec, wecom: WeComCallbacks, payload: dict[str, Any]) -> Any:
-    query, body = wecom.json_callback(payload, NOW)
-    return codec.decode(query, body)
+from tests.platforms.conftest import KEY, NOW, TOKEN, decode
 
 
 def test_url_verification_returns_the_plain_echostr(

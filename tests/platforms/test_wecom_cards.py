@@ -9,7 +9,6 @@ import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -34,14 +33,12 @@ from bot.platforms.wecom_ws import WeComLongConnection
 from bot.platforms.wecom_ws_frames import RESPOND_MSG, RESPOND_UPDATE_MSG
 from tests.fakes.wecom import WeComCallbacks, ai_bot_card_tap, ai_bot_text, robot_xml_text
 from tests.fakes.wecom_ws import FakeWeComWS, MemoryInbox, play
+from tests.platforms.conftest import KEY, NOW, TOKEN
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
-KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PATH = "/wecom/callback"
 BUTTONS = (Button("签到", "签到"), Button("请假", "请假"))
 
@@ -148,16 +145,6 @@ def test_task_id_rules(key: str, valid: bool) -> None:
 
 
 # --- decoding taps -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def codec() -> WeComCodec:
-    return WeComCodec(TOKEN, KEY, lambda: NOW)
-
-
-@pytest.fixture
-def wecom() -> WeComCallbacks:
-    return WeComCallbacks(TOKEN, KEY)
 
 
 @pytest.mark.parametrize("flat", [False, True])

@@ -7,7 +7,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,14 +20,12 @@ from bot.message import DispatchResult, Message, Outgoing
 from bot.platforms.base import MAX_CALLBACK_BYTES
 from bot.platforms.wecom_http import wecom_routes
 from tests.fakes.wecom import WeComCallbacks, ai_bot_text, robot_xml_text
+from tests.platforms.conftest import KEY, NOW, TOKEN
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
 
-TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
-KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PATH = "/wecom/callback"
 
 
@@ -72,11 +70,6 @@ def app(inbox: MemoryInbox) -> Starlette:
 @pytest.fixture
 def client(app: Starlette) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
-
-
-@pytest.fixture
-def wecom() -> WeComCallbacks:
-    return WeComCallbacks(TOKEN, KEY)
 
 
 def test_get_verification_answers_the_bare_plaintext(

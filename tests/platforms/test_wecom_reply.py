@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
-
-import pytest
 
 from bot.message import Outgoing
 from bot.platforms.wecom_callback import WeComCodec
-from bot.platforms.wecom_payload import Inbound, Wire
+from bot.platforms.wecom_payload import Wire
 from tests.fakes.wecom import WeComCallbacks, ai_bot_text, robot_xml_text
-
-TOKEN = "hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo"
-KEY = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt"
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def codec() -> WeComCodec:
-    return WeComCodec(TOKEN, KEY, lambda: NOW)
-
-
-@pytest.fixture
-def wecom() -> WeComCallbacks:
-    return WeComCallbacks(TOKEN, KEY)
-
-
-def decode(codec: WeComCodec, wecom: WeComCallbacks, payload: dict[str, Any]) -> Inbound:
-    query, body = wecom.json_callback(payload, NOW)
-    return codec.decode(query, body)
+from tests.platforms.conftest import NOW, decode
 
 
 def test_stream_refresh_is_answered_with_a_finished_empty_stream(
