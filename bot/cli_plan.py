@@ -1,11 +1,24 @@
-"""`zhibu plan generate`: lay a branch's year out month by month from its calendar rules."""
+"""`zhibu plan`: generate a branch's year from its calendar rules, store it as numbered versions,
+and export / import a stored version as an editable YAML file."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
 
 import typer
+
+if TYPE_CHECKING:
+    from scheduler.plan import PlanItem
+    from storage.audit import Actor
+    from storage.plans import PlanRow
 
 plan_app = typer.Typer(help="年度计划：按三会一课等规则生成全年日程。", no_args_is_help=True)
 FORMATS = ("text", "json")
@@ -28,8 +41,10 @@ def plan_generate(
         list[str] | None,
         typer.Option("--node-day", help="额外启用的节点日，如 5-10（5·10思廉日），可重复"),
     ] = None,
+    save: Annotated[bool, typer.Option("--save", help="同时保存为该年计划的新版本")] = False,
+    note: Annotated[str | None, typer.Option(help="保存时附加的版本说明")] = None,
 ) -> None:
-    """按规则生成一年的计划（精确到日，避开节假日和调休）。"""
+    """按规则生成一年的计划（精确到日，避开节假日和调休）；加 --save 保存为新版本。"""
     from dataclasses import replace
 
     from bot.cli import fail, settings
@@ -38,7 +53,7 @@ def plan_generate(
     from scheduler.render import plan_as_dict, plan_as_text
     from scheduler.rules import CalendarSettings, parse_day_rule
     from scheduler.workdays import parse_direction
-    from storage import roster
+    from storage import plans, roster
 
     if fmt not in FORMATS:
         raise fail(f"输出格式应为：{' / '.join(FORMATS)}")
@@ -59,9 +74,187 @@ def plan_generate(
         name = target.name
         groups = [m.party_group for m in roster.active_members(session, target.id) if m.party_group]
     plan = generate(calendar, year, groups)
+    saved = ""
+    if save:
+        actor = _actor(runtime.clock.now())
+        with runtime.db.transaction() as session:
+            stored = roster.get_branch(session, name)
+            if stored is None:
+                raise fail(f"没有支部“{name}”")
+            version = plans.save_version(
+                session,
+                actor,
+                stored,
+                year,
+                _rows(plan.items),
+                plans.SOURCE_GENERATED,
+                note,
+            )
+            saved = f"已保存为第{version.version}版（{len(plan.items)}项）。"
     if fmt == "json":
         typer.echo(json.dumps(plan_as_dict(plan, name, calendar), ensure_ascii=False, indent=2))
+        if saved:
+            typer.echo(saved, err=True)
         return
     typer.echo(plan_as_text(plan, name, calendar))
     if not groups:
         typer.echo("\n提示：名册中没有党小组，未安排党小组会。")
+    if saved:
+        typer.echo(f"\n{saved}")
+
+
+@plan_app.command("export")
+def plan_export(
+    file: Annotated[Path, typer.Argument(help="输出的 YAML 文件，如 计划2027.yaml")],
+    branch: Annotated[str, typer.Option(help="支部名称")],
+    year: Annotated[int, typer.Option(help="年份，如 2027", min=2000, max=2100)],
+) -> None:
+    """把已保存的最新版计划导出为 YAML（可编辑后再用 plan import 导入）。"""
+    from bot.cli import fail, settings
+    from bot.runtime import build
+    from scheduler.plan_file import dump_yaml
+    from storage import plans, roster
+
+    runtime = build(settings())
+    with runtime.db.session() as session:
+        target = roster.get_branch(session, branch)
+        if target is None:
+            raise fail(f"没有支部“{branch}”，请先用 zhibu roster import 导入名册")
+        latest = plans.latest_version(session, target.id, year)
+        if latest is None:
+            raise fail(
+                f"{target.name} 还没有保存过{year}年的计划，请先运行："
+                f"zhibu plan generate --branch {target.name} --year {year} --save"
+            )
+        items = _items(plans.as_rows(plans.entries(session, latest.id)))
+        text = dump_yaml(target.name, year, items)
+        label = f"{target.name} {year}年计划第{latest.version}版（{len(items)}项）"
+    if file.is_dir():
+        raise fail(f"{file} 是一个目录，请给出文件名，例如 {file / f'计划{year}.yaml'}")
+    try:
+        _write_atomically(file, text)
+    except OSError as exc:
+        raise fail(f"无法写入 {file}：{exc.strerror or exc}") from exc
+    typer.echo(f"已导出 {label} 到 {file}")
+
+
+@plan_app.command("import")
+def plan_import(
+    file: Annotated[Path, typer.Argument(help="计划 YAML 文件（由 plan export 导出后编辑）")],
+    branch: Annotated[str, typer.Option(help="支部名称")],
+    note: Annotated[str | None, typer.Option(help="版本说明")] = None,
+) -> None:
+    """检查并导入一份计划 YAML，保存为该年计划的新版本。"""
+    from bot.cli import fail, settings
+    from bot.runtime import build
+    from scheduler.plan_file import load_yaml
+    from storage import plans, roster
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise fail(f"找不到文件 {file}") from exc
+    except UnicodeDecodeError as exc:
+        raise fail(f"{file} 不是 UTF-8 编码的文本文件") from exc
+    except OSError as exc:
+        raise fail(f"无法读取 {file}：{exc.strerror or exc}") from exc
+    try:
+        year, items = load_yaml(text)
+    except ValueError as exc:
+        raise fail(f"{file.name}：{exc}；未导入任何内容") from exc
+
+    runtime = build(settings())
+    with runtime.db.transaction() as session:
+        target = roster.get_branch(session, branch)
+        if target is None:
+            raise fail(f"没有支部“{branch}”，请先用 zhibu roster import 导入名册")
+        version = plans.save_version(
+            session,
+            _actor(runtime.clock.now()),
+            target,
+            year,
+            _rows(items),
+            plans.SOURCE_IMPORTED,
+            note,
+        )
+        label = f"{target.name} {year}年计划第{version.version}版"
+    counts = Counter(item.kind for item in items)
+    detail = "、".join(f"{_kind_name(kind)}{n}项" for kind, n in counts.items())
+    typer.echo(f"已导入 {label}：共{len(items)}项（{detail}）。")
+
+
+@plan_app.command("versions")
+def plan_versions(
+    branch: Annotated[str, typer.Option(help="支部名称")],
+    year: Annotated[int, typer.Option(help="年份，如 2027", min=2000, max=2100)],
+) -> None:
+    """列出某年计划的所有已保存版本。"""
+    from bot.cli import fail, settings
+    from bot.runtime import build
+    from storage import plans, roster
+
+    runtime = build(settings())
+    with runtime.db.session() as session:
+        target = roster.get_branch(session, branch)
+        if target is None:
+            raise fail(f"没有支部“{branch}”，请先用 zhibu roster import 导入名册")
+        stored = plans.versions(session, target.id, year)
+        if not stored:
+            typer.echo(
+                f"{target.name} 还没有保存过{year}年的计划（可用 plan generate --save 保存）。"
+            )
+            return
+        counts = plans.entry_counts(session, [v.id for v in stored])
+        tz = ZoneInfo(target.timezone)
+        typer.echo(f"{target.name} {year}年计划，共{len(stored)}版：")
+        for v in stored:
+            when = v.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            source = SOURCE_NAMES.get(v.source, v.source)
+            extra = f"  {v.note}" if v.note else ""
+            typer.echo(
+                f"第{v.version}版  {when}  {source}  {counts[v.id]}项  {v.created_by}{extra}"
+            )
+
+
+SOURCE_NAMES = {"generated": "按规则生成", "imported": "文件导入"}
+
+
+def _actor(now: datetime) -> Actor:
+    from storage.audit import Actor
+
+    return Actor(f"cli:{os.environ.get('USER', 'admin')}", now)
+
+
+def _rows(items: Iterable[PlanItem]) -> list[PlanRow]:
+    from storage.plans import PlanRow
+
+    return [PlanRow(i.date, i.kind, i.title, i.group, i.moved_from, i.note or None) for i in items]
+
+
+def _items(rows: Iterable[PlanRow]) -> list[PlanItem]:
+    from scheduler.plan import PlanItem
+
+    return [
+        PlanItem(r.date, r.kind, r.title, r.party_group, r.moved_from, r.note or "") for r in rows
+    ]
+
+
+def _kind_name(kind: str) -> str:
+    from scheduler.plan import NODE_DAY
+    from scheduler.plan_file import NODE_DAY_NAME
+
+    return NODE_DAY_NAME if kind == NODE_DAY else kind
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write beside the target and rename, so a failed write never leaves a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
+    ) as handle:
+        handle.write(text)
+    try:
+        os.replace(handle.name, path)
+    except OSError:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

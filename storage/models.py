@@ -358,3 +358,39 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     source_inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
+
+
+class PlanVersion(Base):
+    """One stored version of a branch's annual plan (年度计划); versions count 1, 2, 3… per year."""
+
+    __tablename__ = "plan_versions"
+    __table_args__ = (UniqueConstraint("branch_id", "year", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))  # "generated" or "imported"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# `PlanEntry.date` shadows the type inside the class body.
+_Date = date
+
+
+class PlanEntry(Base):
+    """One planned item of a plan version, in the plan's order (`position`)."""
+
+    __tablename__ = "plan_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id"), index=True)
+    date: Mapped[_Date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    party_group: Mapped[str | None] = mapped_column(String(50))
+    moved_from: Mapped[_Date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
