@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from bot.message import Reply
 from handlers.context import Context
 from handlers.format import day
-from scheduler.plan import NODE_DAY, PlanItem, generate
+from scheduler.plan import NODE_DAY, generate
 from scheduler.rules import CalendarSettings
-from storage import queries
-from storage.periods import resolve
+from storage import plans, queries
+from storage.periods import Period, resolve
 from storage.roster import active_members
 
 GROUP_KIND = "党小组会"
@@ -16,7 +19,34 @@ GROUP_KIND = "党小组会"
 INFO_KINDS = frozenset({NODE_DAY, "党费", "谈心谈话"})
 
 
-def held(item: PlanItem, sittings: list[tuple[set[str], str | None]]) -> bool:
+@dataclass(frozen=True)
+class Item:
+    """One plan item as this reply needs it, from a stored version or generated."""
+
+    date: date
+    kind: str
+    title: str
+    group: str | None
+
+
+def month_items(ctx: Context, period: Period) -> tuple[list[Item], str | None, str]:
+    """This month's items: the latest stored plan version, else the default rules; plus a note."""
+    stored = plans.latest_version(ctx.session, ctx.branch.id, ctx.today.year)
+    if stored is not None:
+        items = [
+            Item(e.date, e.kind, e.title, e.party_group)
+            for e in plans.entries(ctx.session, stored.id)
+            if period.contains(e.date)
+        ]
+        return items, None, f"（第{stored.version}版计划）"
+    groups = [m.party_group for m in active_members(ctx.session, ctx.branch.id) if m.party_group]
+    plan = generate(CalendarSettings(), ctx.today.year, groups)
+    items = [Item(i.date, i.kind, i.title, i.group) for i in plan.items if period.contains(i.date)]
+    note = None if plan.coverage.exact else plan.coverage.note
+    return items, note, "（按默认规则生成）"
+
+
+def held(item: Item, sittings: list[tuple[set[str], str | None]]) -> bool:
     """True when a recorded sitting counts for the item (merged sittings count for every kind)."""
     for kinds, group in sittings:
         if item.kind not in kinds:
@@ -29,15 +59,13 @@ def held(item: PlanItem, sittings: list[tuple[set[str], str | None]]) -> bool:
 def handle(ctx: Context) -> Reply:
     """Show this month's plan items with ✓ (held) and ✗ (not yet)."""
     period = resolve("this_month", ctx.today)
-    groups = [m.party_group for m in active_members(ctx.session, ctx.branch.id) if m.party_group]
-    plan = generate(CalendarSettings(), ctx.today.year, groups)
-    items = [i for i in plan.items if period.contains(i.date)]
+    items, note, source = month_items(ctx, period)
     # A sitting counts from the moment it is opened for check-in.
     sittings = [
         (set(v.meeting.kinds), v.meeting.party_group)
         for v in queries.meetings_in(ctx.session, ctx.branch, period)
     ]
-    lines = [f"🗓 {ctx.branch.name} {period.label}计划"]
+    lines = [f"🗓 {ctx.branch.name} {period.label}计划{source}"]
     done = 0
     required = 0
     for item in items:
@@ -51,6 +79,6 @@ def handle(ctx: Context) -> Reply:
         lines.append(f"{'✓' if ok else '✗'} {day(item.date)} {label}")
     if required:
         lines.append(f"已完成 {done}/{required} 项规定动作。")
-    if not plan.coverage.exact:
-        lines.append(plan.coverage.note)
+    if note:
+        lines.append(note)
     return Reply("\n".join(lines))

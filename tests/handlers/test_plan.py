@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from storage import plans, roster
+from storage.audit import Actor
 from tests.factories import ChatBot
 
 
@@ -22,3 +26,19 @@ def test_plan_marks_held_kinds_and_merged_meetings(bot: ChatBot) -> None:
     assert any(line.startswith("✗") and "第二党小组" in line for line in lines)
     assert any(line.startswith("✗") and "主题党日" in line for line in lines)
     assert "已完成 3/" in after
+
+
+def test_plan_uses_the_latest_stored_version(bot: ChatBot) -> None:
+    with bot.db.transaction() as session:
+        branch = roster.get_branch(session, "机关第一党支部")
+        assert branch is not None
+        rows = [
+            plans.PlanRow(date(2026, 11, 24), "支部委员会", "支委会（改期）"),
+            plans.PlanRow(date(2026, 11, 27), "主题党日", "主题党日：参观红色教育基地"),
+        ]
+        plans.save_version(session, Actor("李明", bot.clock.now()), branch, 2026, rows, "imported")
+    reply = bot.say("赵磊", "计划")
+    assert "（第1版计划）" in reply
+    assert "✗ 11月24日 周二 支委会（改期）" in reply
+    assert "参观红色教育基地" in reply
+    assert "党小组会" not in reply  # only what the stored version lists
