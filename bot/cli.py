@@ -9,13 +9,18 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
 
 from bot.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from storage.models import Branch
 
 PLATFORMS = ("wecom", "dingtalk", "console")
 
@@ -49,6 +54,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a clear error to stderr and return the Exit to raise."""
     typer.echo(f"错误：{message}", err=True)
     return typer.Exit(code)
+
+
+def require_branch(session: Session, name: str) -> Branch:
+    """Return the named branch, or stop with a clear error saying how to create it."""
+    from storage.roster import get_branch
+
+    branch = get_branch(session, name)
+    if branch is None:
+        raise fail(f"没有支部“{name}”，请先用 zhibu roster import 导入名册")
+    return branch
 
 
 def settings() -> Settings:
@@ -250,9 +265,7 @@ def chat_bind(
         raise fail("--chat-id 不能为空")
     runtime = build(settings())
     with runtime.db.transaction() as session:
-        target = roster.get_branch(session, branch)
-        if target is None:
-            raise fail(f"没有支部“{branch}”")
+        target = require_branch(session, branch)
         actor = Actor(f"cli:{os.environ.get('USER', 'admin')}", runtime.clock.now())
         chat = roster.ensure_chat(session, platform, chat_id, title=None, at=actor.at)
         roster.bind_chat(session, actor, chat, target)
@@ -273,7 +286,6 @@ def export(
 ) -> None:
     """导出一个时段的台账。"""
     from bot.runtime import build
-    from storage import roster
     from storage.export import ledger
     from storage.periods import resolve
 
@@ -281,9 +293,7 @@ def export(
         raise fail(f"暂不支持格式 {fmt}，请用 --format json")
     runtime = build(settings())
     with runtime.db.session() as session:
-        target = roster.get_branch(session, branch)
-        if target is None:
-            raise fail(f"没有支部“{branch}”")
+        target = require_branch(session, branch)
         today = runtime.clock.now().astimezone(ZoneInfo(target.timezone)).date()
         try:
             span = resolve(period, today)

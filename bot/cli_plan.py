@@ -47,7 +47,7 @@ def plan_generate(
     """按规则生成一年的计划（精确到日，避开节假日和调休）；加 --save 保存为新版本。"""
     from dataclasses import replace
 
-    from bot.cli import fail, settings
+    from bot.cli import fail, require_branch, settings
     from bot.runtime import build
     from scheduler.plan import generate
     from scheduler.render import plan_as_dict, plan_as_text
@@ -68,9 +68,7 @@ def plan_generate(
 
     runtime = build(settings())
     with runtime.db.session() as session:
-        target = roster.get_branch(session, branch)
-        if target is None:
-            raise fail(f"没有支部“{branch}”，请先用 zhibu roster import 导入名册")
+        target = require_branch(session, branch)
         name = target.name
         groups = [m.party_group for m in roster.active_members(session, target.id) if m.party_group]
     plan = generate(calendar, year, groups)
@@ -78,9 +76,7 @@ def plan_generate(
     if save:
         actor = _actor(runtime.clock.now())
         with runtime.db.transaction() as session:
-            stored = roster.get_branch(session, name)
-            if stored is None:
-                raise fail(f"没有支部“{name}”")
+            stored = require_branch(session, name)
             version = plans.save_version(
                 session,
                 actor,
@@ -110,16 +106,14 @@ def plan_export(
     year: Annotated[int, typer.Option(help="年份，如 2027", min=2000, max=2100)],
 ) -> None:
     """把已保存的最新版计划导出为 YAML（可编辑后再用 plan import 导入）。"""
-    from bot.cli import fail, settings
+    from bot.cli import fail, require_branch, settings
     from bot.runtime import build
     from scheduler.plan_file import dump_yaml
-    from storage import plans, roster
+    from storage import plans
 
     runtime = build(settings())
     with runtime.db.session() as session:
-        target = roster.get_branch(session, branch)
-        if target is None:
-            raise fail(f"没有支部“{branch}”，请先用 zhibu roster import 导入名册")
+        target = require_branch(session, branch)
         latest = plans.latest_version(session, target.id, year)
         if latest is None:
             raise fail(
@@ -145,10 +139,10 @@ def plan_import(
     note: Annotated[str | None, typer.Option(help="版本说明")] = None,
 ) -> None:
     """检查并导入一份计划 YAML，保存为该年计划的新版本。"""
-    from bot.cli import fail, settings
+    from bot.cli import fail, require_branch, settings
     from bot.runtime import build
     from scheduler.plan_file import load_yaml
-    from storage import plans, roster
+    from storage import plans
 
     try:
         text = file.read_text(encoding="utf-8-sig")
@@ -165,9 +159,7 @@ def plan_import(
 
     runtime = build(settings())
     with runtime.db.transaction() as session:
-        target = roster.get_branch(session, branch)
-        if target is None:
-            raise fail(f"没有支部“{branch}”，请先用 zhibu roster import 导入名册")
+        target = require_branch(session, branch)
         version = plans.save_version(
             session,
             _actor(runtime.clock.now()),
@@ -189,15 +181,13 @@ def plan_versions(
     year: Annotated[int, typer.Option(help="年份，如 2027", min=2000, max=2100)],
 ) -> None:
     """列出某年计划的所有已保存版本。"""
-    from bot.cli import fail, settings
+    from bot.cli import require_branch, settings
     from bot.runtime import build
-    from storage import plans, roster
+    from storage import plans
 
     runtime = build(settings())
     with runtime.db.session() as session:
-        target = roster.get_branch(session, branch)
-        if target is None:
-            raise fail(f"没有支部“{branch}”，请先用 zhibu roster import 导入名册")
+        target = require_branch(session, branch)
         stored = plans.versions(session, target.id, year)
         if not stored:
             typer.echo(
