@@ -73,6 +73,9 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=20)
     parser.add_argument("--members", type=int, default=30)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--batch", type=int, default=1, help="messages per transaction (group commit)"
+    )
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory()
@@ -98,10 +101,17 @@ def main() -> None:
             latencies.append(send(chat, users[0], text, n))
     wall = time.perf_counter()
     while n < args.messages:
-        n += 1
-        chat, users = rng.choice(chats)
-        clock.advance(timedelta(seconds=1))
-        latencies.append(send(chat, rng.choice(users[1:]), rng.choice(MEMBER_TEXTS), n))
+        batch = []
+        for _ in range(min(args.batch, args.messages - n)):
+            n += 1
+            chat, users = rng.choice(chats)
+            clock.advance(timedelta(seconds=1))
+            user, text = rng.choice(users[1:]), rng.choice(MEMBER_TEXTS)
+            batch.append(Message("wecom", f"{run}-{n}", chat, user, text, clock.now()))
+        started = time.perf_counter()
+        dispatcher.dispatch_batch(batch)
+        # Every message of a batch is answered when its commit returns.
+        latencies.extend([time.perf_counter() - started] * len(batch))
     wall = time.perf_counter() - wall
     measured = sorted(latencies[2 * len(chats) :])
     backend = db.engine.dialect.name
@@ -109,7 +119,7 @@ def main() -> None:
         f"backend={backend} messages={len(measured)} branches={args.branches} "
         f"members/branch={args.members}"
     )
-    print(f"throughput: {len(measured) / wall:,.0f} messages/s (one thread)")
+    print(f"throughput: {len(measured) / wall:,.0f} messages/s (one thread, batch {args.batch})")
     print(
         f"latency ms: p50={1000 * statistics.median(measured):.2f} "
         f"p99={1000 * measured[int(0.99 * (len(measured) - 1))]:.2f} "

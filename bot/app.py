@@ -75,5 +75,6 @@ def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
     )
     app.state.runtime = runtime
     app.state.sender = sender
+    app.state.inbox = inbox
     app.state.platforms = platforms
     return app

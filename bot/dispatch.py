@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from handlers.roster import unknown_branch
 from storage import messages, roster
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import Branch, Chat, InboxEntry, Member
+from storage.models import Branch, Chat, Member
 from storage.redis import SeenFilter
 
 log = logging.getLogger(__name__)
@@ -97,22 +98,58 @@ class Dispatcher:
 
     def dispatch(self, message: Message) -> DispatchResult:
         """Handle a message once; a repeated message id gets the first answer again."""
-        message = sanitized(message)
-        if not self.seen.first_sight(message.platform, message.message_id):
-            replay = self._replay(message)
+        return self.dispatch_batch([message])[0]
+
+    def dispatch_batch(self, batch: Sequence[Message]) -> list[DispatchResult]:
+        """Handle messages in order in one transaction (group commit), each in a savepoint.
+
+        One message failing rolls back only its own savepoint; a failed commit retries the
+        whole batch. Nothing is answered before the commit that makes it durable.
+        """
+        cleaned = [sanitized(m) for m in batch]
+        seen_before = [not self.seen.first_sight(m.platform, m.message_id) for m in cleaned]
+        for _attempt in range(ATTEMPTS):
+            try:
+                with self.db.transaction() as session:
+                    self._prefetch(session, cleaned)
+                    return [
+                        self._one(session, message, seen)
+                        for message, seen in zip(cleaned, seen_before, strict=True)
+                    ]
+            except OperationalError:
+                log.warning(
+                    "database busy while committing %d messages", len(cleaned), exc_info=True
+                )
+        return [DispatchResult(replies=(Outgoing(0, m.chat_id, BUSY_TEXT),)) for m in cleaned]
+
+    @staticmethod
+    def _prefetch(session: Session, batch: Sequence[Message]) -> None:
+        """Look up every chat and sender of the batch at once instead of once per message."""
+        for platform in {m.platform for m in batch}:
+            mine = [m for m in batch if m.platform == platform]
+            roster.prefetch(
+                session, platform, {m.chat_id for m in mine}, {m.sender_id for m in mine}
+            )
+
+    def _one(self, session: Session, message: Message, seen_before: bool) -> DispatchResult:
+        """Handle one message of a batch inside its own savepoint."""
+        if seen_before:
+            replay = self._replay_in(session, message)
             if replay is not None:
                 return replay
         for _attempt in range(ATTEMPTS):
             try:
-                with self.db.transaction() as session:
+                with session.begin_nested():
                     return self._process(session, message)
             except IntegrityError:
                 # Either the same message won a race in another worker, or a concurrent
                 # write took a unique slot (a check-in, an open meeting): look again.
-                replay = self._replay(message)
+                roster.forget_lookups(session)
+                replay = self._replay_in(session, message)
                 if replay is not None:
                     return replay
             except OperationalError:
+                roster.forget_lookups(session)
                 log.warning(
                     "database busy while handling %s:%s",
                     message.platform,
@@ -120,47 +157,56 @@ class Dispatcher:
                     exc_info=True,
                 )
             except Exception:
+                roster.forget_lookups(session)
                 log.exception("handler failed for %s:%s", message.platform, message.message_id)
-                return self._store_failure(message)
+                return self._store_failure(session, message)
         return DispatchResult(replies=(Outgoing(0, message.chat_id, BUSY_TEXT),))
 
-    def _replay(self, message: Message) -> DispatchResult | None:
-        with self.db.session() as session:
-            entry = messages.find_inbox(session, message.platform, message.message_id)
-            if entry is None:
-                return None
-            rows = messages.replies_to(session, entry.id)
-            replies = tuple(
-                Outgoing(
-                    r.id,
-                    r.chat_external_id,
-                    r.text,
-                    tuple(messages.mentions_of(r)),
-                    card_from(messages.card_of(r)),
-                )
-                for r in rows
+    def _replay_in(self, session: Session, message: Message) -> DispatchResult | None:
+        entry = messages.find_inbox(session, message.platform, message.message_id)
+        if entry is None:
+            return None
+        rows = messages.replies_to(session, entry.id)
+        replies = tuple(
+            Outgoing(
+                r.id,
+                r.chat_external_id,
+                r.text,
+                tuple(messages.mentions_of(r)),
+                card_from(messages.card_of(r)),
             )
-            return DispatchResult(replies=replies, duplicate=True, intent=entry.intent)
+            for r in rows
+        )
+        return DispatchResult(replies=replies, duplicate=True, intent=entry.intent)
+
+    def _store_inbox(
+        self,
+        session: Session,
+        message: Message,
+        at: datetime,
+        intent: str | None = None,
+        reply_text: str | None = None,
+    ) -> int:
+        return messages.insert_inbox(
+            session,
+            platform=message.platform,
+            message_id=message.message_id,
+            chat_external_id=message.chat_id,
+            sender_external_id=message.sender_id,
+            sender_name=message.sender_name,
+            text=message.text,
+            sent_at=message.sent_at,
+            received_at=at,
+            intent=intent,
+            reply_text=reply_text,
+        )
 
     def _process(self, session: Session, message: Message) -> DispatchResult:
         received = self.clock.now()
-        entry = messages.add_inbox(
-            session,
-            InboxEntry(
-                platform=message.platform,
-                message_id=message.message_id,
-                chat_external_id=message.chat_id,
-                sender_external_id=message.sender_id,
-                sender_name=message.sender_name,
-                text=message.text,
-                sent_at=message.sent_at,
-                received_at=received,
-            ),
-        )
+        inbox_id = self._store_inbox(session, message, received)
         resolved = self._resolve(session, message, received)
         zone = ZoneInfo(resolved.branch.timezone if resolved.branch else self.default_tz)
         parsed = parse(message.text, received.astimezone(zone))
-        entry.intent = parsed.intent.value
         branch, member = resolved.branch, resolved.member
         if parsed.intent is Intent.BIND and parsed.name:
             target = roster.get_branch(session, parsed.name.strip())
@@ -170,12 +216,17 @@ class Dispatcher:
                     session, target.id, message.platform, message.sender_id
                 )
         reply = self._answer(
-            session, message, parsed, entry, resolved.chat, branch, member, received
+            session, message, parsed, inbox_id, resolved.chat, branch, member, received
         )
-        entry.member_id = member.id if member else None
-        entry.reply_text = reply.text
+        messages.settle_inbox(
+            session,
+            inbox_id,
+            intent=parsed.intent.value,
+            member_id=member.id if member else None,
+            reply_text=reply.text,
+        )
         return DispatchResult(
-            replies=(self._enqueue(session, message, entry, reply, received),),
+            replies=(self._enqueue(session, message, inbox_id, reply, received),),
             intent=parsed.intent.value,
         )
 
@@ -203,7 +254,7 @@ class Dispatcher:
         session: Session,
         message: Message,
         parsed: Parsed,
-        entry: InboxEntry,
+        inbox_id: int,
         chat: Chat,
         branch: Branch | None,
         member: Member | None,
@@ -220,7 +271,7 @@ class Dispatcher:
             return Reply(SECRETARY_ONLY_TEXT.format(what=INTENT_NAMES.get(parsed.intent, "该操作")))
         if parsed.error:
             return Reply(parsed.error)
-        actor = Actor(name=member.name, at=at, member_id=member.id, inbox_id=entry.id)
+        actor = Actor(name=member.name, at=at, member_id=member.id, inbox_id=inbox_id)
         ctx = Context(
             session=session,
             message=message,
@@ -234,46 +285,32 @@ class Dispatcher:
         return route.handler(ctx)
 
     def _enqueue(
-        self, session: Session, message: Message, entry: InboxEntry, reply: Reply, at: datetime
+        self, session: Session, message: Message, inbox_id: int, reply: Reply, at: datetime
     ) -> Outgoing:
-        ids = roster.identities_for(session, list(reply.mention_member_ids), message.platform)
-        mentions = tuple(ids[m] for m in reply.mention_member_ids if m in ids)
-        row = messages.enqueue(
+        mentions: tuple[str, ...] = ()
+        if reply.mention_member_ids:
+            ids = roster.identities_for(session, list(reply.mention_member_ids), message.platform)
+            mentions = tuple(ids[m] for m in reply.mention_member_ids if m in ids)
+        row_id = messages.enqueue_reply(
             session,
-            dedup_key=f"reply:{entry.id}",
+            inbox_id=inbox_id,
             platform=message.platform,
             chat_external_id=message.chat_id,
             text=reply.text,
             at=at,
             mentions=mentions,
-            in_reply_to=entry.id,
             not_before=at + INLINE_REPLY_GRACE if message.reply_inline else at,
             card=json.dumps(reply.card.as_dict(), ensure_ascii=False) if reply.card else None,
-            fresh=True,
         )
-        return Outgoing(row.id, message.chat_id, reply.text, mentions, reply.card)
+        return Outgoing(row_id, message.chat_id, reply.text, mentions, reply.card)
 
-    def _store_failure(self, message: Message) -> DispatchResult:
+    def _store_failure(self, session: Session, message: Message) -> DispatchResult:
         """Keep the message in the inbox with an apology so nothing received is lost."""
         try:
-            with self.db.transaction() as session:
+            with session.begin_nested():
                 at = self.clock.now()
-                entry = messages.add_inbox(
-                    session,
-                    InboxEntry(
-                        platform=message.platform,
-                        message_id=message.message_id,
-                        chat_external_id=message.chat_id,
-                        sender_external_id=message.sender_id,
-                        sender_name=message.sender_name,
-                        text=message.text,
-                        sent_at=message.sent_at,
-                        received_at=at,
-                        intent="error",
-                        reply_text=FAILURE_TEXT,
-                    ),
-                )
-                out = self._enqueue(session, message, entry, Reply(FAILURE_TEXT), at)
+                inbox_id = self._store_inbox(session, message, at, "error", FAILURE_TEXT)
+                out = self._enqueue(session, message, inbox_id, Reply(FAILURE_TEXT), at)
                 return DispatchResult(replies=(out,), intent="error")
         except Exception:
             log.exception(

@@ -1,25 +1,122 @@
-"""The bridge from platform callbacks to dispatch: off the event loop, then wake the sender."""
+"""The bridge from platform callbacks to dispatch: batched writers off the event loop.
+
+Callbacks queue their message on a writer lane and await the answer. Each lane is one thread
+that takes everything queued (up to `MAX_BATCH`), dispatches it in one transaction with a
+savepoint per message (group commit), and only then answers every waiting callback. A chat
+always goes to the same lane, so its messages are handled in arrival order.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import queue
+import threading
+import zlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.dispatch import Dispatcher
-from bot.message import DispatchResult, Message
+from bot.dispatch import FAILURE_TEXT, Dispatcher
+from bot.message import DispatchResult, Message, Outgoing
 from storage import messages
 from storage.db import Database
 
-T = TypeVar("T")
+log = logging.getLogger(__name__)
 
-# Dispatch is CPU-bound Python holding the GIL; dozens of pool threads contending for it (and
-# for SQLite's single writer) cost more than they overlap. A few dedicated threads do better:
-# one for SQLite, whose writes are serial anyway, a handful for PostgreSQL's round trips.
-WRITERS_SQLITE = 1
-WRITERS_SERVER_DB = 4
+# SQLite has one writer at a time, so one lane; PostgreSQL overlaps the round trips of a few.
+LANES_SQLITE = 1
+LANES_SERVER_DB = 4
+# Enough to amortise a commit, small enough that the first message of a batch is not kept
+# waiting long for the last.
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class _Job:
+    message: Message
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[DispatchResult]
+
+
+@dataclass(frozen=True)
+class _Delivered:
+    outbox_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Barrier:
+    event: threading.Event
+
+
+_STOP = object()
+
+
+def _settle(future: asyncio.Future[DispatchResult], result: DispatchResult) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+class _Lane:
+    """One writer thread draining its queue in batches."""
+
+    def __init__(self, name: str, dispatcher: Dispatcher, db: Database, clock: Clock) -> None:
+        self.dispatcher = dispatcher
+        self.db = db
+        self.clock = clock
+        self.queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _take(self) -> list[object]:
+        batch = [self.queue.get()]
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take()
+            delivered = [
+                i for item in batch if isinstance(item, _Delivered) for i in item.outbox_ids
+            ]
+            if delivered:
+                self._mark(delivered)
+            jobs = [item for item in batch if isinstance(item, _Job)]
+            if jobs:
+                self._dispatch(jobs)
+            for item in batch:
+                if isinstance(item, _Barrier):
+                    item.event.set()
+            if any(item is _STOP for item in batch):
+                return
+
+    def _dispatch(self, jobs: list[_Job]) -> None:
+        try:
+            results = self.dispatcher.dispatch_batch([job.message for job in jobs])
+        except Exception:
+            # dispatch_batch answers its own failures; this guards the lane itself.
+            log.exception("dispatch lane failed on a batch of %d", len(jobs))
+            results = [
+                DispatchResult(replies=(Outgoing(0, job.message.chat_id, FAILURE_TEXT),))
+                for job in jobs
+            ]
+        for job, result in zip(jobs, results, strict=True):
+            try:
+                job.loop.call_soon_threadsafe(_settle, job.future, result)
+            except RuntimeError:  # the callback's loop is gone (shutdown)
+                log.debug("dispatch: loop closed before %s was answered", job.message.message_id)
+
+    def _mark(self, ids: list[int]) -> None:
+        try:
+            with self.db.transaction() as session:
+                messages.mark_delivered(session, ids, self.clock.now())
+        except Exception:
+            # The outbox sender sends them after the grace period instead: at worst twice.
+            log.exception("could not mark %d inline replies delivered", len(ids))
 
 
 class DispatchInbox:
@@ -31,24 +128,35 @@ class DispatchInbox:
         db: Database,
         clock: Clock,
         on_queued: Callable[[], None] | None = None,
+        lanes: int | None = None,
     ) -> None:
         self.dispatcher = dispatcher
         self.db = db
         self.clock = clock
         self.on_queued = on_queued
-        workers = WRITERS_SQLITE if db.is_sqlite else WRITERS_SERVER_DB
-        self._writers = ThreadPoolExecutor(workers, thread_name_prefix="zhibu-dispatch")
+        count = lanes or (LANES_SQLITE if db.is_sqlite else LANES_SERVER_DB)
+        self._lanes = [_Lane(f"zhibu-dispatch-{n}", dispatcher, db, clock) for n in range(count)]
+        self._closed = False
 
-    async def _run(self, func: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writers, func, *args)
+    def _lane(self, chat_id: str) -> _Lane:
+        return self._lanes[zlib.crc32(chat_id.encode("utf-8")) % len(self._lanes)]
 
     def close(self) -> None:
-        """Let queued work finish and stop the dispatch threads."""
-        self._writers.shutdown(wait=True)
+        """Let queued work finish and stop the writer threads."""
+        if self._closed:
+            return
+        self._closed = True
+        for lane in self._lanes:
+            lane.queue.put(_STOP)
+        for lane in self._lanes:
+            lane.thread.join()
 
     async def receive(self, message: Message) -> DispatchResult:
-        """Dispatch on a dispatch thread (the database is synchronous) and wake the sender."""
-        result = await self._run(self.dispatcher.dispatch, message)
+        """Dispatch on the chat's writer lane (batched with others) and wake the sender."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[DispatchResult] = loop.create_future()
+        self._lane(message.chat_id).queue.put(_Job(message, loop, future))
+        result = await future
         if (
             result.replies
             and not result.duplicate
@@ -59,11 +167,19 @@ class DispatchInbox:
         return result
 
     async def delivered(self, outbox_ids: Sequence[int]) -> None:
-        """Mark replies sent that went back inside the callback's own response."""
-        ids = [i for i in outbox_ids if i]
-        if ids:
-            await self._run(self._mark, ids)
+        """Note replies sent inside the callback's own response (recorded with the next batch).
 
-    def _mark(self, ids: list[int]) -> None:
-        with self.db.transaction() as session:
-            messages.mark_delivered(session, ids, self.clock.now())
+        The callback does not wait for this write: until it lands, the reply's grace period
+        keeps the outbox sender from sending it a second time.
+        """
+        ids = tuple(i for i in outbox_ids if i)
+        if ids:
+            self._lanes[ids[0] % len(self._lanes)].queue.put(_Delivered(ids))
+
+    def drain(self) -> None:
+        """Block until everything queued so far has been written (tests and shutdown)."""
+        done = [threading.Event() for _ in self._lanes]
+        for lane, event in zip(self._lanes, done, strict=True):
+            lane.queue.put(_Barrier(event))
+        for event in done:
+            event.wait()

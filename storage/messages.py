@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
@@ -30,6 +30,88 @@ def add_inbox(session: Session, entry: InboxEntry) -> InboxEntry:
     session.add(entry)
     session.flush()
     return entry
+
+
+_INBOX: Table = InboxEntry.__table__  # type: ignore[assignment]
+_OUTBOX: Table = OutboxEntry.__table__  # type: ignore[assignment]
+_INSERT_INBOX = insert(_INBOX).returning(_INBOX.c.id)
+_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
+
+
+def insert_inbox(
+    session: Session,
+    *,
+    platform: str,
+    message_id: str,
+    chat_external_id: str,
+    sender_external_id: str,
+    sender_name: str | None,
+    text: str,
+    sent_at: datetime,
+    received_at: datetime,
+    intent: str | None = None,
+    reply_text: str | None = None,
+) -> int:
+    """Insert an inbox row on the hot path (no ORM object); the unique key rejects repeats."""
+    values = {
+        "platform": platform,
+        "message_id": message_id,
+        "chat_external_id": chat_external_id,
+        "sender_external_id": sender_external_id,
+        "sender_name": sender_name,
+        "text": text,
+        "sent_at": sent_at,
+        "received_at": received_at,
+        "intent": intent,
+        "reply_text": reply_text,
+        "member_id": None,
+    }
+    return int(session.connection().execute(_INSERT_INBOX, values).scalar_one())
+
+
+def settle_inbox(
+    session: Session, inbox_id: int, *, intent: str, member_id: int | None, reply_text: str
+) -> None:
+    """Record how an inbox row was understood and answered."""
+    session.connection().execute(
+        update(_INBOX)
+        .where(_INBOX.c.id == inbox_id)
+        .values(intent=intent, member_id=member_id, reply_text=reply_text)
+    )
+
+
+def enqueue_reply(
+    session: Session,
+    *,
+    inbox_id: int,
+    platform: str,
+    chat_external_id: str,
+    text: str,
+    at: datetime,
+    not_before: datetime,
+    mentions: Sequence[str] = (),
+    card: str | None = None,
+) -> int:
+    """Queue the answer to a new inbox row (its key cannot exist yet); return the row id."""
+    values = {
+        "dedup_key": f"reply:{inbox_id}",
+        "platform": platform,
+        "chat_external_id": chat_external_id,
+        "kind": "reply",
+        "text": text,
+        "mentions": json.dumps(list(mentions), ensure_ascii=False),
+        "card": card,
+        "status": OUTBOX_PENDING,
+        "attempts": 0,
+        "parts_sent": 0,
+        "lease_until": None,
+        "created_at": at,
+        "not_before": not_before,
+        "sent_at": None,
+        "last_error": None,
+        "in_reply_to": inbox_id,
+    }
+    return int(session.connection().execute(_INSERT_OUTBOX, values).scalar_one())
 
 
 def enqueue(

@@ -29,8 +29,16 @@ class SeenFilter:
 
     def first_sight(self, platform: str, message_id: str) -> bool:
         """Mark the id seen; True when nobody had marked it. Redis errors count as first sight."""
-        key = f"{KEY_PREFIX}seen:{platform}:{message_id}"
+        return self.first_sight_many([(platform, message_id)])[0]
+
+    def first_sight_many(self, ids: list[tuple[str, str]]) -> list[bool]:
+        """`first_sight` for many (platform, message id) pairs in one round trip."""
         try:
-            return bool(self._client.set(key, b"1", nx=True, ex=SEEN_TTL_SECONDS))
+            pipe = self._client.pipeline(transaction=False)
+            for platform, message_id in ids:
+                pipe.set(
+                    f"{KEY_PREFIX}seen:{platform}:{message_id}", b"1", nx=True, ex=SEEN_TTL_SECONDS
+                )
+            return [bool(answer) for answer in pipe.execute()]
         except redis.RedisError:
-            return True
+            return [True] * len(ids)

@@ -113,6 +113,7 @@ def test_checkin_by_tapping_the_meeting_card(make_app: MakeApp, clock: FixedCloc
         # Every reply was answered in its callback (the taps by their card): nothing is pushed.
         drain_until_quiet(app.state.sender, clock, rounds=3)
         assert fake.attempts() == []
+        app.state.inbox.drain()  # inline replies are marked delivered behind the answer
         with runtime.db.session() as session:
             assert {r.status for r in session.query(OutboxEntry)} == {"sent"}
 
@@ -120,11 +121,12 @@ def test_checkin_by_tapping_the_meeting_card(make_app: MakeApp, clock: FixedCloc
 def test_a_tap_on_an_unknown_card_is_recorded_but_updates_nothing(
     make_app: MakeApp, clock: FixedClock
 ) -> None:
-    runtime, _app, client = make_app(wecom_token=WECOM_TOKEN, wecom_aes_key=WECOM_AES_KEY)
+    runtime, app, client = make_app(wecom_token=WECOM_TOKEN, wecom_aes_key=WECOM_AES_KEY)
     group = CardGroup(client, clock)
     group.say("liming", "开会 党员大会", msgid="open")
     assert group.tap("zhaolei", "签到", "meeting-999", msgid="stale") is None
     assert attendance(runtime) == {"赵磊": "present"}  # handled like the typed command
+    app.state.inbox.drain()
     with runtime.db.session() as session:
         statuses = [r.status for r in session.query(OutboxEntry).order_by(OutboxEntry.id)]
     assert statuses[0] == "sent"
