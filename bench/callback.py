@@ -14,6 +14,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -80,6 +81,30 @@ def free_port() -> int:
 def lua_string(value: str) -> str:
     """Quote a value as a Lua long string."""
     return "[==[" + value + "]==]"
+
+
+def callback(crypto: WeComCrypto, msgid: str, user: str, text: str, nonce: str) -> tuple[str, str]:
+    """Return (query, body) of one signed, encrypted AI-bot text callback."""
+    timestamp = str(int(datetime.now(UTC).timestamp()))
+    payload = {
+        "msgid": msgid,
+        "aibotid": "AIBOT",
+        "chatid": CHAT,
+        "chattype": "group",
+        "from": {"userid": user},
+        "msgtype": "text",
+        "text": {"content": "@支部助手 " + text},
+    }
+    encrypt, signature = crypto.seal(json.dumps(payload, ensure_ascii=False), timestamp, nonce)
+    query = f"/wecom/callback?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}"
+    return query, json.dumps({"encrypt": encrypt})
+
+
+def open_meeting_and_task(base: str, crypto: WeComCrypto) -> None:
+    """As the secretary, open a meeting and publish a study task, as before a real burst."""
+    for n, text in enumerate(("开会 党员大会 学习全会精神", "发布学习《党章》截止12月31日")):
+        query, body = callback(crypto, f"prelude-{n}", USERS[0], text, str(n))
+        httpx.post(base + query, content=body, timeout=10).raise_for_status()
 
 
 def write_requests(path: Path, count: int, crypto: WeComCrypto) -> None:
@@ -164,6 +189,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--requests", type=int, default=60000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="record the bot with py-spy into this file (collapsed stacks, one per thread)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -201,8 +232,21 @@ def main() -> None:
             "ZHIBU_BENCH_THREADS": "2",
         }
         bot_port, bare_port = free_port(), free_port()
+        serve: list[str | Path] = [bin_dir / "zhibu", "serve", "--port", str(bot_port)]
+        if args.profile is not None:
+            serve = [
+                bin_dir / "py-spy",
+                "record",
+                "--format",
+                "raw",
+                "--threads",
+                "--output",
+                args.profile.resolve(),
+                "--",
+                *serve,
+            ]
         bot = subprocess.Popen(
-            [bin_dir / "zhibu", "serve", "--port", str(bot_port)],
+            serve,
             env=env,
             cwd=work,
             stdout=subprocess.DEVNULL,
@@ -223,15 +267,19 @@ def main() -> None:
         )
         try:
             wait_healthy(f"http://127.0.0.1:{bot_port}/healthz")
+            open_meeting_and_task(f"http://127.0.0.1:{bot_port}", WeComCrypto(TOKEN, AES_KEY))
             time.sleep(1)
             full = run_wrk(f"http://127.0.0.1:{bot_port}", args.seconds, args.connections, wrk_env)
             plain = run_wrk(
                 f"http://127.0.0.1:{bare_port}", args.seconds, args.connections, wrk_env
             )
         finally:
+            if args.profile is not None:
+                bot.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
             for proc in (bot, bare):
-                proc.terminate()
-                proc.wait(timeout=20)
+                if args.profile is None or proc is bare:
+                    proc.terminate()
+                proc.wait(timeout=60)
     backend = url.split(":", 1)[0]
     print(f"backend={backend} connections={args.connections} seconds={args.seconds}")
     print(f"{'endpoint':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")

@@ -144,12 +144,10 @@ class Dispatcher:
             except IntegrityError:
                 # Either the same message won a race in another worker, or a concurrent
                 # write took a unique slot (a check-in, an open meeting): look again.
-                roster.forget_lookups(session)
                 replay = self._replay_in(session, message)
                 if replay is not None:
                     return replay
             except OperationalError:
-                roster.forget_lookups(session)
                 log.warning(
                     "database busy while handling %s:%s",
                     message.platform,
@@ -157,7 +155,6 @@ class Dispatcher:
                     exc_info=True,
                 )
             except Exception:
-                roster.forget_lookups(session)
                 log.exception("handler failed for %s:%s", message.platform, message.message_id)
                 return self._store_failure(session, message)
         return DispatchResult(replies=(Outgoing(0, message.chat_id, BUSY_TEXT),))

@@ -25,7 +25,7 @@ def handle(ctx: Context) -> Reply:
     if meeting is None:
         return Reply("本群当前没有正在签到的会议。会议开始、书记发起签到后再回复「签到」即可。")
     label = kinds_label(meeting.kinds) + (f"「{meeting.topic}」" if meeting.topic else "")
-    previous = meetings.current_attendance(ctx.session, meeting.id).get(ctx.member.id)
+    previous = meetings.member_attendance(ctx.session, meeting.id, ctx.member.id)
     tz = ctx.now.tzinfo
     if previous is not None and previous.status in (ATTEND_PRESENT, ATTEND_LATE):
         return Reply(

@@ -41,7 +41,7 @@ def _attendance(ctx: Context, member: Member, action: str) -> Reply:
         return Reply("本群还没有会议记录，无法补录签到或请假。")
     status = {"checkin": ATTEND_PRESENT, "leave": ATTEND_LEAVE, "absent": ATTEND_ABSENT}[action]
     reason = (ctx.parsed.reason or "").strip() or None
-    current = meetings.current_attendance(ctx.session, meeting.id).get(member.id)
+    current = meetings.member_attendance(ctx.session, meeting.id, member.id)
     if (
         current is not None
         and current.status == status

@@ -37,7 +37,7 @@ def handle(ctx: Context) -> Reply:
             f"📝 已记录 {ctx.member.name} 请假：{shown}。当前没有进行中的会议，"
             f"将计入下一次会议{hint}。"
         )
-    previous = meetings.current_attendance(ctx.session, meeting.id).get(ctx.member.id)
+    previous = meetings.member_attendance(ctx.session, meeting.id, ctx.member.id)
     if previous is not None and previous.status in (ATTEND_PRESENT, ATTEND_LATE):
         return Reply(
             f"{ctx.member.name}，您已签到本次会议，无需请假。如需更正请联系书记。",

@@ -78,11 +78,9 @@ def handle_open(ctx: Context) -> Reply:
         host_member_id=host.id,
         recorder_member_id=recorder.id if recorder else None,
     )
+    statuses = meetings.current_attendance(ctx.session, meeting.id)
     on_leave = [
-        m.name
-        for m in expected
-        if (row := meetings.current_attendance(ctx.session, meeting.id).get(m.id))
-        and row.status == ATTEND_LEAVE
+        m.name for m in expected if (row := statuses.get(m.id)) and row.status == ATTEND_LEAVE
     ]
     lines = [
         f"📋 已发起签到：{kinds_label(kinds)}{'「' + topic + '」' if topic else ''}",

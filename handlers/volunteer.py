@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from bot.message import Reply
 from handlers.context import Context
 from handlers.format import day, hours
-from storage import queries, volunteer
+from storage import volunteer
 from storage.periods import resolve
 
 MAX_HOURS_PER_DAY = Decimal(24)
@@ -33,15 +33,12 @@ def handle(ctx: Context) -> Reply:
     activity = (parsed.activity or "").strip()
     if not activity:
         return Reply(f"请写明服务内容，{EXAMPLE}")
-    month = resolve(f"{service_date.year}-{service_date.month:02d}", ctx.today)
-    same_day = [
-        r
-        for r in queries.volunteer_in(ctx.session, ctx.branch.id, month, ctx.member.id)
-        if r.service_date == service_date
-    ]
-    if sum((r.hours for r in same_day), Decimal(0)) + amount > MAX_HOURS_PER_DAY:
+    _count, same_day = volunteer.member_total(
+        ctx.session, ctx.branch.id, ctx.member.id, service_date, service_date + timedelta(days=1)
+    )
+    if same_day + amount > MAX_HOURS_PER_DAY:
         return Reply(
-            f"{day(service_date)} 已登记 {hours(sum(r.hours for r in same_day))} 小时，"
+            f"{day(service_date)} 已登记 {hours(same_day)} 小时，"
             "再加上本次将超过24小时，未记录。如有误请联系书记更正。"
         )
     volunteer.add_record(
@@ -54,8 +51,8 @@ def handle(ctx: Context) -> Reply:
         activity=activity,
     )
     this_month = resolve("this_month", ctx.today)
-    total = sum(
-        r.hours for r in queries.volunteer_in(ctx.session, ctx.branch.id, this_month, ctx.member.id)
+    _count, total = volunteer.member_total(
+        ctx.session, ctx.branch.id, ctx.member.id, this_month.start, this_month.end
     )
     return Reply(
         f"✅ 已记录 {ctx.member.name} 志愿服务 {hours(amount)} 小时：{activity}"

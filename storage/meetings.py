@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
+from storage.memo import MISSING, memo
 from storage.models import (
     ATTEND_ABSENT,
     ATTEND_LEAVE,
@@ -46,13 +47,21 @@ def open_meeting_in_chat(session: Session, chat_id: int) -> Meeting | None:
 
     The lock serialises check-ins, leave and closing of one meeting across workers, so a
     check-in can never be overwritten by a concurrent close (PostgreSQL; SQLite serialises
-    writers with BEGIN IMMEDIATE).
+    writers with BEGIN IMMEDIATE). The answer is remembered for the rest of the transaction:
+    the lock keeps it true, and `open_meeting` / `close_meeting` keep it current.
     """
-    return session.scalar(
+    key = ("open_meeting", chat_id)
+    cache = memo(session)
+    cached = cache.get(key, MISSING)
+    if cached is None or (isinstance(cached, Meeting) and cached.status == MEETING_OPEN):
+        return cached
+    found = session.scalar(
         select(Meeting)
         .where(Meeting.chat_id == chat_id, Meeting.status == MEETING_OPEN)
         .with_for_update()
     )
+    cache[key] = found
+    return found
 
 
 def open_meeting(
@@ -88,6 +97,8 @@ def open_meeting(
     meeting.expected = [MeetingAttendee(member_id=m) for m in expected]
     session.add(meeting)
     session.flush()
+    if chat_id is not None:
+        memo(session)[("open_meeting", chat_id)] = meeting
     audit.record(
         session,
         actor,
@@ -133,6 +144,27 @@ def current_attendance(session: Session, meeting_id: int) -> dict[int, Attendanc
     return {row.member_id: row for row in rows}
 
 
+def member_attendance(session: Session, meeting_id: int, member_id: int) -> Attendance | None:
+    """Return one member's current (not superseded) attendance row at a meeting."""
+    return session.scalar(
+        select(Attendance).where(
+            Attendance.meeting_id == meeting_id,
+            Attendance.member_id == member_id,
+            Attendance.superseded_at.is_(None),
+        )
+    )
+
+
+def is_expected(session: Session, meeting_id: int, member_id: int) -> bool:
+    """True when the member is on the meeting's expected list (应到)."""
+    found = session.scalar(
+        select(MeetingAttendee.member_id).where(
+            MeetingAttendee.meeting_id == meeting_id, MeetingAttendee.member_id == member_id
+        )
+    )
+    return found is not None
+
+
 def expected_ids(session: Session, meeting_id: int) -> list[int]:
     """Return the ids of members expected at the meeting (应到)."""
     return list(
@@ -146,7 +178,7 @@ def expected_ids(session: Session, meeting_id: int) -> list[int]:
 
 def add_expected(session: Session, meeting: Meeting, member_id: int) -> None:
     """Add a member to the meeting's expected list (someone who came though not required)."""
-    if member_id not in expected_ids(session, meeting.id):
+    if not is_expected(session, meeting.id, member_id):
         session.add(MeetingAttendee(meeting_id=meeting.id, member_id=member_id))
         session.flush()
 
@@ -163,7 +195,7 @@ def record_attendance(
     source_inbox_id: int | None = None,
 ) -> Attendance:
     """Record a member's status at a meeting, superseding (never overwriting) an earlier one."""
-    previous = current_attendance(session, meeting.id).get(member_id)
+    previous = member_attendance(session, meeting.id, member_id)
     if previous is not None:
         previous.superseded_at = actor.at
         session.flush()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -93,10 +93,49 @@ def meetings_in(session: Session, branch: Branch, period: Period) -> list[Meetin
     return views
 
 
+def member_meetings_in(
+    session: Session, branch: Branch, period: Period, member_id: int
+) -> list[tuple[Meeting, str]]:
+    """Return the meetings of the period that concern one member, with the member's status.
+
+    The same answer as `meetings_in(...)[i].status_by_member[member_id]`, without loading
+    everybody else's attendance.
+    """
+    start, end = bounds(period, branch.timezone)
+    expected = select(MeetingAttendee.meeting_id).where(MeetingAttendee.member_id == member_id)
+    recorded = select(Attendance.meeting_id).where(
+        Attendance.member_id == member_id, Attendance.superseded_at.is_(None)
+    )
+    meetings = list(
+        session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.branch_id == branch.id,
+                Meeting.started_at >= start,
+                Meeting.started_at < end,
+                or_(Meeting.id.in_(expected), Meeting.id.in_(recorded)),
+            )
+            .options(selectinload(Meeting.kind_rows))
+            .order_by(Meeting.started_at, Meeting.id)
+        )
+    )
+    if not meetings:
+        return []
+    rows = session.execute(
+        select(Attendance.meeting_id, Attendance.status).where(
+            Attendance.meeting_id.in_([m.id for m in meetings]),
+            Attendance.member_id == member_id,
+            Attendance.superseded_at.is_(None),
+        )
+    )
+    status = {row.meeting_id: row.status for row in rows}
+    return [(m, status.get(m.id, ATTEND_ABSENT)) for m in meetings]
+
+
 def study_in(
-    session: Session, branch: Branch, period: Period
+    session: Session, branch: Branch, period: Period, member_id: int | None = None
 ) -> list[tuple[StudyTask, dict[int, StudyConfirmation]]]:
-    """Return tasks published in the period with their confirmations by member id."""
+    """Return tasks published in the period with their confirmations (of one member, if given)."""
     start, end = bounds(period, branch.timezone)
     tasks = list(
         session.scalars(
@@ -111,9 +150,12 @@ def study_in(
     )
     confirmations: dict[int, dict[int, StudyConfirmation]] = defaultdict(dict)
     if tasks:
-        for row in session.scalars(
-            select(StudyConfirmation).where(StudyConfirmation.task_id.in_([t.id for t in tasks]))
-        ):
+        query = select(StudyConfirmation).where(
+            StudyConfirmation.task_id.in_([t.id for t in tasks])
+        )
+        if member_id is not None:
+            query = query.where(StudyConfirmation.member_id == member_id)
+        for row in session.scalars(query):
             confirmations[row.task_id][row.member_id] = row
     return [(task, confirmations[task.id]) for task in tasks]
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
+from storage.memo import forget, memo
 from storage.models import ROLE_MEMBER, ROLE_SECRETARY, Branch, Chat, Member, MemberIdentity
 
 # Titles (职务) that carry the secretary role unless the roster says otherwise.
@@ -41,37 +42,14 @@ class ImportResult:
     conflicts: list[str] = field(default_factory=list)
 
 
-_LOOKUPS = "zhibu.lookups"
-
-
-@dataclass
-class _Lookups:
-    """Chats and members already found in this session (a batch of messages shares them)."""
-
-    chats: dict[tuple[str, str], Chat] = field(default_factory=dict)
-    members: dict[tuple[int, str, str], Member] = field(default_factory=dict)
-
-
-def _lookups(session: Session) -> _Lookups:
-    found = session.info.get(_LOOKUPS)
-    if not isinstance(found, _Lookups):
-        found = session.info[_LOOKUPS] = _Lookups()
-    return found
-
-
-def forget_lookups(session: Session) -> None:
-    """Drop the session's remembered chats and members (after a rollback or an id change)."""
-    session.info.pop(_LOOKUPS, None)
-
-
 def prefetch(session: Session, platform: str, chat_ids: set[str], sender_ids: set[str]) -> None:
     """Load the chats and members a batch of messages refers to, in two queries."""
-    cache = _lookups(session)
+    cache = memo(session)
     if chat_ids:
         for chat in session.scalars(
             select(Chat).where(Chat.platform == platform, Chat.external_id.in_(chat_ids))
         ):
-            cache.chats[(platform, chat.external_id)] = chat
+            cache[("chat", platform, chat.external_id)] = chat
     if sender_ids:
         rows = session.execute(
             select(Member, MemberIdentity.branch_id, MemberIdentity.external_id)
@@ -83,7 +61,7 @@ def prefetch(session: Session, platform: str, chat_ids: set[str], sender_ids: se
             )
         )
         for member, branch_id, external_id in rows:
-            cache.members[(branch_id, platform, external_id)] = member
+            cache[("member", branch_id, platform, external_id)] = member
 
 
 def get_branch(session: Session, name: str) -> Branch | None:
@@ -119,13 +97,14 @@ def ensure_chat(
     session: Session, platform: str, external_id: str, *, title: str | None, at: datetime
 ) -> Chat:
     """Return the chat row for a platform chat id, creating it on first sight."""
-    cache = _lookups(session)
-    chat = cache.chats.get((platform, external_id)) or find_chat(session, platform, external_id)
+    key = ("chat", platform, external_id)
+    cache = memo(session)
+    chat = cache.get(key) or find_chat(session, platform, external_id)
     if chat is None:
         chat = Chat(platform=platform, external_id=external_id, title=title, created_at=at)
         session.add(chat)
         session.flush()
-    cache.chats[(platform, external_id)] = chat
+    cache[key] = chat
     return chat
 
 
@@ -161,10 +140,10 @@ def find_member_by_identity(
     session: Session, branch_id: int, platform: str, external_id: str
 ) -> Member | None:
     """Return the active member of the branch with this platform user id."""
-    key = (branch_id, platform, external_id)
-    cache = _lookups(session)
-    cached = cache.members.get(key)
-    if cached is not None and cached.active and cached.branch_id == branch_id:
+    key = ("member", branch_id, platform, external_id)
+    cache = memo(session)
+    cached = cache.get(key)
+    if isinstance(cached, Member) and cached.active and cached.branch_id == branch_id:
         return cached
     found = session.scalar(
         select(Member)
@@ -177,7 +156,7 @@ def find_member_by_identity(
         )
     )
     if found is not None:
-        cache.members[key] = found
+        cache[key] = found
     return found
 
 
@@ -226,7 +205,7 @@ def set_identity(
     )
     if holder is not None:
         return holder.member_id == member.id
-    forget_lookups(session)
+    forget(session)  # a sender may now be someone else
     existing = session.scalar(
         select(MemberIdentity).where(
             MemberIdentity.member_id == member.id, MemberIdentity.platform == platform

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from storage import queries
+from storage import queries, volunteer
 from storage.models import (
     ATTEND_ABSENT,
     ATTEND_LATE,
@@ -99,20 +99,19 @@ def branch_stats(session: Session, branch: Branch, period: Period) -> BranchStat
 def member_stats(session: Session, branch: Branch, member: Member, period: Period) -> MemberStats:
     """Collect one member's attendance, study, volunteer hours and open 补课 for a period."""
     stats = MemberStats(period)
-    for view in queries.meetings_in(session, branch, period):
-        status = view.status_by_member.get(member.id)
-        if status is None or (view.meeting.status != MEETING_CLOSED and status == ATTEND_ABSENT):
+    for meeting, status in queries.member_meetings_in(session, branch, period, member.id):
+        if meeting.status != MEETING_CLOSED and status == ATTEND_ABSENT:
             continue
-        label = queries.meeting_label(view.meeting, branch.timezone)
+        label = queries.meeting_label(meeting, branch.timezone)
         if status in ATTENDED:
             stats.attended.append(label)
         elif status == ATTEND_LEAVE:
             stats.leave.append(label)
         else:
             stats.absent.append(label)
-    for task, confirmations in queries.study_in(session, branch, period):
+    for task, confirmations in queries.study_in(session, branch, period, member.id):
         (stats.study_done if member.id in confirmations else stats.study_pending).append(task.title)
-    records = queries.volunteer_in(session, branch.id, period, member.id)
-    stats.volunteer_records = len(records)
-    stats.volunteer_hours = sum((r.hours for r in records), Decimal(0))
+    stats.volunteer_records, stats.volunteer_hours = volunteer.member_total(
+        session, branch.id, member.id, period.start, period.end
+    )
     return stats

@@ -5,11 +5,30 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
 from storage.models import VolunteerRecord
+
+CENT = Decimal("0.01")
+
+
+def member_total(
+    session: Session, branch_id: int, member_id: int, start: date, end: date
+) -> tuple[int, Decimal]:
+    """Return how many records a member has with service dates in [start, end), and their hours."""
+    count, total = session.execute(
+        select(func.count(VolunteerRecord.id), func.sum(VolunteerRecord.hours)).where(
+            VolunteerRecord.branch_id == branch_id,
+            VolunteerRecord.member_id == member_id,
+            VolunteerRecord.service_date >= start,
+            VolunteerRecord.service_date < end,
+        )
+    ).one()
+    # SQLite keeps NUMERIC as binary floating point: round the sum back to cents.
+    return int(count), Decimal(str(total or 0)).quantize(CENT)
 
 
 def add_record(

@@ -13,7 +13,6 @@ import binascii
 import hashlib
 import hmac
 import secrets
-import string
 import struct
 
 from wechatpy.crypto.base import WeChatCipher
@@ -22,7 +21,6 @@ from bot.platforms.base import CallbackRejectedError
 
 BLOCK = 32  # WeCom pads to 32-byte blocks, not AES's 16
 RANDOM_BYTES = 16
-_ALPHABET = string.ascii_letters + string.digits
 
 
 def aes_key_bytes(encoding_aes_key: str) -> bytes:
@@ -100,7 +98,8 @@ class WeComCrypto:
 
     def encrypt(self, plaintext: str, random_prefix: str | None = None) -> str:
         """Encrypt `plaintext` for WeCom; `random_prefix` (16 chars) only for fixed test vectors."""
-        prefix = random_prefix or "".join(secrets.choice(_ALPHABET) for _ in range(RANDOM_BYTES))
+        # 16 random alphanumeric characters, as the reference SDKs send (hex: one syscall).
+        prefix = random_prefix or secrets.token_hex(RANDOM_BYTES // 2)
         head = prefix.encode("utf-8")
         if len(head) != RANDOM_BYTES:
             raise ValueError("random prefix must be 16 bytes")

@@ -1,0 +1,34 @@
+"""A per-session memo of hot lookups (chats, senders, open meetings), dropped on any rollback.
+
+A batch of messages shares one transaction, so what one message looked up the next can reuse.
+Entries are ORM objects of that same session; a rollback (even of one savepoint) may leave
+them stale or transient, so the memo is cleared whenever the session rolls anything back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+_KEY = "zhibu.memo"
+MISSING = object()
+
+
+def memo(session: Session) -> dict[tuple[Any, ...], Any]:
+    """Return the session's memo (created on first use)."""
+    found = session.info.get(_KEY)
+    if not isinstance(found, dict):
+        found = session.info[_KEY] = {}
+    return found
+
+
+def forget(session: Session) -> None:
+    """Drop everything the session remembered."""
+    session.info.pop(_KEY, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, _previous: SessionTransaction) -> None:
+    forget(session)
