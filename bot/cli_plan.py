@@ -1,5 +1,6 @@
 """`zhibu plan`: generate a branch's year from its calendar rules, store it as numbered versions,
-and export / import a stored version as an editable YAML file."""
+and export / import a stored version as an editable Excel (.xlsx) or YAML file, chosen by the
+file's extension."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 
 plan_app = typer.Typer(help="年度计划：按三会一课等规则生成全年日程。", no_args_is_help=True)
 FORMATS = ("text", "json")
+XLSX, YAML = "xlsx", "yaml"
+FILE_FORMATS = {".xlsx": XLSX, ".yaml": YAML, ".yml": YAML}
 
 
 @plan_app.command("generate")
@@ -101,16 +104,21 @@ def plan_generate(
 
 @plan_app.command("export")
 def plan_export(
-    file: Annotated[Path, typer.Argument(help="输出的 YAML 文件，如 计划2027.yaml")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="输出文件，按扩展名选格式：.xlsx（Excel）或 .yaml，如 计划2027.xlsx"),
+    ],
     branch: Annotated[str, typer.Option(help="支部名称")],
     year: Annotated[int, typer.Option(help="年份，如 2027", min=2000, max=2100)],
 ) -> None:
-    """把已保存的最新版计划导出为 YAML（可编辑后再用 plan import 导入）。"""
+    """把已保存的最新版计划导出为 Excel（.xlsx）或 YAML（可编辑后再用 plan import 导入）。"""
     from bot.cli import fail, require_branch, settings
     from bot.runtime import build
-    from scheduler.plan_file import dump_yaml
     from storage import plans
 
+    if file.is_dir():
+        raise fail(f"{file} 是一个目录，请给出文件名，例如 {file / f'计划{year}.yaml'}")
+    file_format = _file_format(file)
     runtime = build(settings())
     with runtime.db.session() as session:
         target = require_branch(session, branch)
@@ -121,12 +129,18 @@ def plan_export(
                 f"zhibu plan generate --branch {target.name} --year {year} --save"
             )
         items = _items(plans.as_rows(plans.entries(session, latest.id)))
-        text = dump_yaml(target.name, year, items)
+        name = target.name
         label = f"{target.name} {year}年计划第{latest.version}版（{len(items)}项）"
-    if file.is_dir():
-        raise fail(f"{file} 是一个目录，请给出文件名，例如 {file / f'计划{year}.yaml'}")
     try:
-        _write_atomically(file, text)
+        if file_format == XLSX:
+            from scheduler.plan_xlsx import dump_xlsx
+
+            file.parent.mkdir(parents=True, exist_ok=True)
+            dump_xlsx(name, year, items, file)
+        else:
+            from scheduler.plan_file import dump_yaml
+
+            _write_atomically(file, dump_yaml(name, year, items))
     except OSError as exc:
         raise fail(f"无法写入 {file}：{exc.strerror or exc}") from exc
     typer.echo(f"已导出 {label} 到 {file}")
@@ -134,26 +148,34 @@ def plan_export(
 
 @plan_app.command("import")
 def plan_import(
-    file: Annotated[Path, typer.Argument(help="计划 YAML 文件（由 plan export 导出后编辑）")],
+    file: Annotated[
+        Path,
+        typer.Argument(help="计划文件 .xlsx 或 .yaml（由 plan export 导出后编辑）"),
+    ],
     branch: Annotated[str, typer.Option(help="支部名称")],
     note: Annotated[str | None, typer.Option(help="版本说明")] = None,
 ) -> None:
-    """检查并导入一份计划 YAML，保存为该年计划的新版本。"""
+    """检查并导入一份计划文件（Excel .xlsx 或 YAML），保存为该年计划的新版本。"""
     from bot.cli import fail, require_branch, settings
     from bot.runtime import build
-    from scheduler.plan_file import load_yaml
     from storage import plans
 
+    file_format = _file_format(file)
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        if file_format == XLSX:
+            from scheduler.plan_xlsx import load_xlsx
+
+            year, items = load_xlsx(file)
+        else:
+            from scheduler.plan_file import load_yaml
+
+            year, items = load_yaml(file.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as exc:
         raise fail(f"找不到文件 {file}") from exc
     except UnicodeDecodeError as exc:
         raise fail(f"{file} 不是 UTF-8 编码的文本文件") from exc
     except OSError as exc:
         raise fail(f"无法读取 {file}：{exc.strerror or exc}") from exc
-    try:
-        year, items = load_yaml(text)
     except ValueError as exc:
         raise fail(f"{file.name}：{exc}；未导入任何内容") from exc
 
@@ -227,6 +249,20 @@ def _items(rows: Iterable[PlanRow]) -> list[PlanItem]:
     return [
         PlanItem(r.date, r.kind, r.title, r.party_group, r.moved_from, r.note or "") for r in rows
     ]
+
+
+def _file_format(path: Path) -> str:
+    """XLSX or YAML from the file's extension; stops with a clear error for anything else."""
+    from bot.cli import fail
+
+    file_format = FILE_FORMATS.get(path.suffix.lower())
+    if file_format is None:
+        given = f"“{path.suffix}”" if path.suffix else "没有扩展名"
+        raise fail(
+            f"{path.name}：不支持的文件类型（{given}），"
+            "请使用 .xlsx（Excel 表格）或 .yaml / .yml（YAML 文本）"
+        )
+    return file_format
 
 
 def _kind_name(kind: str) -> str:

@@ -4,13 +4,14 @@
 reads such a file back, checking every item, and raises ValueError with a Chinese message that
 names the item number (第N项) on the first problem. Node days are written as 类型 “节点日”
 (“node_day” is accepted too). A node day's 筹备日期 (`prepare_on`) is not part of the file.
+`parse_item` is the per-item check, shared with the Excel format (`scheduler.plan_xlsx`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -89,29 +90,38 @@ def _parse_item(number: int, raw: object, year: int) -> PlanItem:
         raise ValueError(
             f"{where}：不认识的字段“{'、'.join(unknown)}”，可用字段：{'、'.join(ITEM_KEYS)}"
         )
-    day = _date(where, KEY_DATE, raw.get(KEY_DATE))
+    return parse_item(where, raw, year)
+
+
+def parse_item(where: str, fields: Mapping[str, object], year: int) -> PlanItem:
+    """One item from its Chinese-keyed fields; ValueError prefixed with `where` if invalid."""
+    day = parse_date(where, KEY_DATE, fields.get(KEY_DATE))
     if day is None:
         raise ValueError(f"{where}：缺少“{KEY_DATE}”，格式如 2027-03-05")
     if day.year != year:
         raise ValueError(f"{where}：日期 {day.isoformat()} 不在{year}年内（文件年度为{year}）")
-    moved = _date(where, KEY_MOVED, raw.get(KEY_MOVED))
+    moved = parse_date(where, KEY_MOVED, fields.get(KEY_MOVED))
     if moved is not None and moved.year != year:
         raise ValueError(f"{where}：原定日期 {moved.isoformat()} 不在{year}年内")
-    kind = _text(where, KEY_KIND, raw.get(KEY_KIND))
+    kind = _text(where, KEY_KIND, fields.get(KEY_KIND))
     kind = NODE_DAY if kind == NODE_DAY_NAME else kind
     if kind not in KNOWN_KINDS:
         raise ValueError(f"{where}：类型“{kind}”不认识，应为：{_KIND_HINT}")
-    title = _text(where, KEY_TITLE, raw.get(KEY_TITLE))
-    group = _optional_text(where, KEY_GROUP, raw.get(KEY_GROUP))
+    title = _text(where, KEY_TITLE, fields.get(KEY_TITLE))
+    group = _optional_text(where, KEY_GROUP, fields.get(KEY_GROUP))
     if kind == "党小组会" and group is None:
         raise ValueError(f"{where}：党小组会需要填写“{KEY_GROUP}”")
-    note = _optional_text(where, KEY_NOTE, raw.get(KEY_NOTE)) or ""
+    note = _optional_text(where, KEY_NOTE, fields.get(KEY_NOTE)) or ""
     return PlanItem(day, kind, title, group, moved, note)
 
 
-def _date(where: str, key: str, value: object) -> dt.date | None:
+def parse_date(where: str, key: str, value: object) -> dt.date | None:
+    """A date given as a `date` or as ISO text (2027-03-05); None if empty, else ValueError."""
     if value is None or value == "":
         return None
+    # A datetime is a date subclass but carries a time of day: it falls through to the error.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
     text = str(value).strip()
     if _ISO_DATE.fullmatch(text):
         try:
