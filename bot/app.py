@@ -19,12 +19,15 @@ from bot.outbox import OutboxSender
 from bot.platforms import build_platforms
 from bot.ratelimit import RateLimiter
 from bot.runtime import Runtime
+from scheduler.runner import ReminderTicker
 
 log = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
-    """Build the ASGI app around a wired runtime; the sender runs inside its lifespan."""
+def create_app(
+    runtime: Runtime, *, run_sender: bool = True, run_scheduler: bool = False
+) -> Starlette:
+    """Build the ASGI app around a wired runtime; the sender (and scheduler) run in its lifespan."""
 
     def _database_ok() -> bool:
         try:
@@ -52,10 +55,22 @@ def create_app(runtime: Runtime, *, run_sender: bool = True) -> Starlette:
             log.info("platform on: %s", mode)
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop)) if run_sender else None
+        ticking = None
+        if run_scheduler:
+            loop = asyncio.get_running_loop()
+
+            def wake_sender() -> None:
+                loop.call_soon_threadsafe(wake.set)
+
+            ticker = ReminderTicker(runtime.db, runtime.clock, on_queued=wake_sender)
+            ticking = ticker.start_async(runtime.settings.scheduler_interval)
+            log.info("scheduler on: reminders every %ds", runtime.settings.scheduler_interval)
         connections = [asyncio.create_task(run(stop)) for run in platforms.background]
         try:
             yield
         finally:
+            if ticking is not None:
+                ticking.shutdown(wait=False)
             stop.set()
             if task is not None:
                 await task

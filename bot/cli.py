@@ -44,6 +44,13 @@ def _register_outbox() -> None:
     app.add_typer(outbox_app, name="outbox")
 
 
+def _register_reminders() -> None:
+    from bot.cli_reminders import calendar_app, reminders_app
+
+    app.add_typer(reminders_app, name="reminders")
+    app.add_typer(calendar_app, name="calendar")
+
+
 def _register_plan() -> None:
     from bot.cli_plan import plan_app
 
@@ -94,8 +101,11 @@ def setup_logging(level: str) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="监听端口", min=1, max=65535)] = 8000,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="不在本进程推送提醒（另用 zhibu scheduler）")
+    ] = False,
 ) -> None:
-    """启动机器人服务（自动升级数据库）。"""
+    """启动机器人服务（自动升级数据库；默认同时推送提醒）。"""
     import uvicorn
 
     from bot.app import create_app
@@ -107,7 +117,25 @@ def serve(
     runtime = build(cfg)
     log.info("zhibu serving on http://%s:%d: %s", host, port, describe(cfg))
     log.info("platforms: none configured yet; try the bot with `zhibu console`")
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=cfg.log_level.lower())
+    if no_scheduler:
+        log.info("scheduler off in this process (--no-scheduler)")
+    app_ = create_app(runtime, run_scheduler=not no_scheduler)
+    uvicorn.run(app_, host=host, port=port, log_level=cfg.log_level.lower())
+
+
+@app.command("scheduler")
+def scheduler_only() -> None:
+    """只运行提醒调度（与 serve --no-scheduler 配合，按时把提醒写入待发队列）。"""
+    from bot.runtime import build, describe
+    from scheduler.runner import ReminderTicker
+
+    cfg = settings()
+    setup_logging(cfg.log_level)
+    runtime = build(cfg)
+    logging.getLogger("zhibu").info(
+        "zhibu scheduler: reminders every %ds: %s", cfg.scheduler_interval, describe(cfg)
+    )
+    ReminderTicker(runtime.db, runtime.clock).run_blocking(cfg.scheduler_interval)
 
 
 @app.command()
@@ -120,6 +148,8 @@ def console(
 
     cfg = settings()
     setup_logging("WARNING")
+    # The console says itself when a reminder was too late to send; no log lines in the chat.
+    logging.getLogger("scheduler.reminders").setLevel(logging.ERROR)
     clock = SwitchableClock()
     runtime = build(cfg, clock)
     raise typer.Exit(run_console(runtime, clock, branch))
@@ -323,6 +353,7 @@ def export(
 
 _register_outbox()
 _register_plan()
+_register_reminders()
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./zhibu.db"
@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     tz: str = "Asia/Shanghai"
     log_level: str = "INFO"
+    # Seconds between reminder ticks (each tick is cheap; 60 keeps reminders within a minute).
+    scheduler_interval: int = Field(default=60, ge=5, le=3600)
 
     # WeCom 智能机器人 HTTP callback crypto (Token / EncodingAESKey) and long connection.
     wecom_token: SecretStr | None = None

@@ -15,6 +15,7 @@ from bot.clock import FixedClock, SystemClock
 from bot.message import DispatchResult, Message
 from bot.roster_csv import sample_roster
 from bot.runtime import Runtime
+from scheduler.reminders import OUTBOX_KIND, Scheduler
 from storage import messages, roster
 from storage.audit import Actor
 from storage.models import Branch, Member
@@ -26,7 +27,7 @@ BOT_NAME = "支部助手"
 CONSOLE_HELP = """控制台命令：
   /as 姓名        切换发言人（默认是书记）
   /who            查看名册
-  /time 2027-07-01 08:00   把时钟拨到某一时刻（/time now 恢复真实时间）
+  /time 2027-07-01 08:00   把时钟拨到某一时刻，并显示此刻会推送的提醒（/time now 恢复真实时间）
   /help           显示本帮助；发送「帮助」看机器人的指令
   /quit           退出
 其他输入都当作群消息发给机器人（可带 @支部助手）。"""
@@ -88,6 +89,7 @@ class Console:
         self.clock = clock
         self.out = out
         self.chat_id = f"console-{branch.id}"
+        self.scheduler = Scheduler(runtime.db)
         self._ids = itertools.count(1)
         self._session_tag = f"{int(clock.now().timestamp() * 1000)}"
         self.speaker = self._default_speaker()
@@ -175,6 +177,27 @@ class Console:
             moment = moment.replace(tzinfo=ZoneInfo(self.branch.timezone))
         self.clock.set(moment)
         self.say(f"（时钟已拨到 {moment:%Y-%m-%d %H:%M}）")
+        self.remind()
+
+    def remind(self) -> None:
+        """Run the reminder scheduler at the console's time and show what it would push here."""
+        report = self.scheduler.tick(self.clock.now(), platforms=frozenset({PLATFORM}))
+        shown = self.flush_outbox()
+        if report.skipped:
+            self.say(f"（另有 {report.skipped} 条提醒已过了有效期，按规则不再发送）")
+        if not shown and not report.skipped:
+            self.say("（此刻没有到期的提醒）")
+
+    def flush_outbox(self) -> int:
+        """Print what the bot has queued for this chat, as the platform would deliver it."""
+        shown = 0
+        with self.runtime.db.transaction() as session:
+            for row in messages.pending_for(session, PLATFORM, self.chat_id):
+                label = "[提醒]" if row.kind == OUTBOX_KIND else ""
+                self.say(f"[{BOT_NAME}]{label} {row.text}")
+                messages.mark_sent(session, row, self.clock.now())
+                shown += 1
+        return shown
 
     def send(self, text: str) -> DispatchResult:
         """Send a chat line as the current speaker and print the bot's replies."""
@@ -188,10 +211,7 @@ class Console:
             sent_at=self.clock.now(),
         )
         result = self.runtime.dispatcher.dispatch(message)
-        with self.runtime.db.transaction() as session:
-            for row in messages.pending_for(session, PLATFORM, self.chat_id):
-                self.say(f"[{BOT_NAME}] {row.text}")
-                messages.mark_sent(session, row, self.clock.now())
+        self.flush_outbox()
         return result
 
     def run(self, lines: Iterable[str], interactive: bool) -> None:

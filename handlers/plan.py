@@ -8,11 +8,13 @@ from datetime import date
 from bot.message import Reply
 from handlers.context import Context
 from handlers.format import day
-from scheduler.plan import NODE_DAY, generate
+from scheduler import branch_config
+from scheduler.ledger_view import year_plan
+from scheduler.plan import NODE_DAY
 from scheduler.rules import CalendarSettings
-from storage import plans, queries
+from scheduler.workdays import coverage
+from storage import queries
 from storage.periods import Period, resolve
-from storage.roster import active_members
 
 GROUP_KIND = "党小组会"
 # Plan items that are reminders rather than meetings: shown without ✓ / ✗.
@@ -30,20 +32,17 @@ class Item:
 
 
 def month_items(ctx: Context, period: Period) -> tuple[list[Item], str | None, str]:
-    """This month's items: the latest stored plan version, else the default rules; plus a note."""
-    stored = plans.latest_version(ctx.session, ctx.branch.id, ctx.today.year)
-    if stored is not None:
-        items = [
-            Item(e.date, e.kind, e.title, e.party_group)
-            for e in plans.entries(ctx.session, stored.id)
-            if period.contains(e.date)
-        ]
-        return items, None, f"（第{stored.version}版计划）"
-    groups = [m.party_group for m in active_members(ctx.session, ctx.branch.id) if m.party_group]
-    plan = generate(CalendarSettings(), ctx.today.year, groups)
-    items = [Item(i.date, i.kind, i.title, i.group) for i in plan.items if period.contains(i.date)]
-    note = None if plan.coverage.exact else plan.coverage.note
-    return items, note, "（按默认规则生成）"
+    """This month's items: the latest stored plan version, else the branch's rules; plus a note."""
+    try:
+        rules = branch_config.load(ctx.branch.calendar).rules
+    except ValueError:
+        rules = CalendarSettings()  # unreadable settings: show the defaults rather than nothing
+    plan, version = year_plan(ctx.session, ctx.branch.id, rules, ctx.today.year)
+    items = [Item(i.date, i.kind, i.title, i.group) for i in plan if period.contains(i.date)]
+    if version is not None:
+        return items, None, f"（第{version}版计划）"
+    cover = coverage(ctx.today.year)
+    return items, None if cover.exact else cover.note, "（按本支部规则生成）"
 
 
 def held(item: Item, sittings: list[tuple[set[str], str | None]]) -> bool:

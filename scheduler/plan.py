@@ -100,9 +100,14 @@ def generate(settings: CalendarSettings, year: int, groups: Iterable[str] = ()) 
     return Plan(year, coverage(year), tuple(items))
 
 
+def prepare_day(day: date, days_before: int) -> date:
+    """The working day about `days_before` ahead of a node day, when the 支委 start preparing."""
+    return shift(day - timedelta(days=days_before), "before", keep_month=False)
+
+
 def _node_item(node: NodeDay, year: int, days_before: int) -> PlanItem:
     day = node.on(year)
-    prepare = shift(day - timedelta(days=days_before), "before", keep_month=False)
+    prepare = prepare_day(day, days_before)
     note = f"建议主题：{node.theme}；建议{prepare.month}月{prepare.day}日（提前约两周）由支委会筹备"
     if is_rest_day(day):
         note += "；当天为休息日，活动可安排在前后的工作日"

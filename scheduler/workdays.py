@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal, get_args
 
 import chinese_calendar
@@ -45,12 +46,14 @@ class Coverage:
     note: str
 
 
+@lru_cache(maxsize=1)
 def covered_years() -> tuple[int, int]:
     """The first and last year the installed chinesecalendar package has holiday data for."""
     years = [day.year for day in _cc_constants.holidays]
     return min(years), max(years)
 
 
+@lru_cache(maxsize=256)
 def coverage(year: int) -> Coverage:
     """Say whether `year` uses the official holiday data or the weekend-based estimate."""
     first, last = covered_years()
@@ -68,6 +71,7 @@ def coverage(year: int) -> Coverage:
     )
 
 
+@lru_cache(maxsize=8192)
 def is_workday(day: date) -> bool:
     """True if `day` is a working day in China (调休 Saturdays/Sundays included)."""
     if coverage(day.year).exact:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
@@ -112,6 +115,61 @@ def enqueue_reply(
         "in_reply_to": inbox_id,
     }
     return int(session.connection().execute(_INSERT_OUTBOX, values).scalar_one())
+
+
+def existing_keys(session: Session, keys: Sequence[str], chunk: int = 500) -> set[str]:
+    """Return which of these outbox keys are already taken."""
+    found: set[str] = set()
+    unique = list(dict.fromkeys(keys))
+    for i in range(0, len(unique), chunk):
+        part = unique[i : i + chunk]
+        found.update(
+            session.connection()
+            .execute(select(_OUTBOX.c.dedup_key).where(_OUTBOX.c.dedup_key.in_(part)))
+            .scalars()
+        )
+    return found
+
+
+def enqueue_once(
+    session: Session,
+    *,
+    dedup_key: str,
+    platform: str,
+    chat_external_id: str,
+    kind: str,
+    text: str,
+    at: datetime,
+    not_before: datetime,
+    mentions: Sequence[str] = (),
+    status: str = OUTBOX_PENDING,
+    last_error: str | None = None,
+) -> bool:
+    """Queue a message unless its key is taken (by anyone, any process); True if queued."""
+    values = {
+        "dedup_key": dedup_key,
+        "platform": platform,
+        "chat_external_id": chat_external_id,
+        "kind": kind,
+        "text": text,
+        "mentions": json.dumps(list(mentions), ensure_ascii=False),
+        "card": None,
+        "status": status,
+        "attempts": 0,
+        "parts_sent": 0,
+        "lease_until": None,
+        "created_at": at,
+        "not_before": not_before,
+        "sent_at": None,
+        "last_error": last_error,
+        "in_reply_to": None,
+    }
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        statement: Any = pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
+    else:
+        statement = sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
+    return bool(connection.execute(statement, values).rowcount)
 
 
 def enqueue(

@@ -60,6 +60,9 @@ class Branch(Base):
     organisation: Mapped[str | None] = mapped_column(String(100))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     late_after_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # Calendar rules and reminder settings that differ from the defaults (JSON, see
+    # scheduler.branch_config); NULL means all defaults.
+    calendar: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     members: Mapped[list[Member]] = relationship(back_populates="branch")
