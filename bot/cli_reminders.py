@@ -23,11 +23,22 @@ def _moment(text: str, zone: ZoneInfo, label: str) -> datetime:
 
     try:
         if len(text.strip()) == 10:
-            return datetime.combine(date.fromisoformat(text.strip()), time(0), zone)
-        moment = datetime.fromisoformat(text.strip())
+            moment = datetime.combine(date.fromisoformat(text.strip()), time(0), zone)
+        else:
+            moment = datetime.fromisoformat(text.strip())
     except ValueError as exc:
         raise fail(f"{label}“{text}”应写成 2027-01-01 或 2027-01-01T08:30+08:00") from exc
+    if not 1900 <= moment.year <= 2199:
+        raise fail(f"{label}“{text}”的年份应在1900到2199之间")
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _years_later(moment: datetime, years: int) -> datetime:
+    """The same local time `years` later (29 February becomes the 28th)."""
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:
+        return moment.replace(year=moment.year + years, day=28)
 
 
 @reminders_app.command("preview")
@@ -51,7 +62,7 @@ def reminders_preview(
         first, last = _moment(start, zone, "开始时间"), _moment(end, zone, "结束时间")
         if last <= first:
             raise fail("结束时间应晚于开始时间")
-        if (last - first).days > 800:
+        if last > _years_later(first, 2):
             raise fail("一次最多预览两年")
         found = preview(session, target, first, last)
         if fmt == "json":

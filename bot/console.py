@@ -193,7 +193,7 @@ class Console:
         shown = 0
         with self.runtime.db.transaction() as session:
             for row in messages.pending_for(session, PLATFORM, self.chat_id):
-                label = "[提醒]" if row.kind == OUTBOX_KIND else ""
+                label = "[提醒]" if row.kind.startswith(OUTBOX_KIND) else ""
                 self.say(f"[{BOT_NAME}]{label} {row.text}")
                 messages.mark_sent(session, row, self.clock.now())
                 shown += 1

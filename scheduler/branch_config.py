@@ -87,8 +87,17 @@ def load(text: str | None) -> BranchCalendar:
         data = json.loads(text)
     except ValueError as exc:
         raise ValueError("支部日历设置已损坏（不是有效的 JSON）") from exc
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(name) or {}, dict) for name in ("activities", "node_days", "push")
+    ):
         raise ValueError("支部日历设置已损坏")
+    try:
+        return _load(data)
+    except TypeError as exc:  # e.g. a list where a value was expected
+        raise ValueError("支部日历设置已损坏") from exc
+
+
+def _load(data: dict[str, Any]) -> BranchCalendar:
     rules = CalendarSettings()
     if "holiday_shift" in data:
         rules = replace(rules, holiday_shift=parse_direction(str(data["holiday_shift"])))
@@ -118,13 +127,20 @@ def _apply_activity(rules: CalendarSettings, key: str, change: Any) -> CalendarS
         cadence = Cadence(
             change["frequency"],
             cadence.day,
-            int(change.get("month_in_quarter", cadence.month_in_quarter)),
-            int(change.get("month", cadence.month)),
+            _int(change.get("month_in_quarter", cadence.month_in_quarter), key),
+            _int(change.get("month", cadence.month), key),
         )
     updated = replace(activity, cadence=cadence, enabled=bool(change.get("enabled", True)))
     return replace(
         rules, activities=tuple(updated if a.key == key else a for a in rules.activities)
     )
+
+
+def _int(value: Any, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"支部日历设置已损坏（{what}不是整数）") from exc
 
 
 def _load_push(data: dict[str, Any]) -> PushSettings:
@@ -134,7 +150,7 @@ def _load_push(data: dict[str, Any]) -> PushSettings:
         values["enabled"] = bool(data["enabled"])
     for name in ("notice_days", "progress_days"):
         if name in data:
-            values[name] = int(data[name])
+            values[name] = _int(data[name], name)
     for name in ("notice_time", "summary_time"):
         if name in data:
             values[name] = parse_time(str(data[name]))

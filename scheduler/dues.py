@@ -17,7 +17,7 @@ days by `PushSettings.place`, "before" for advance notices, "after" for follow-u
   a meeting kind, when it has not been held as often as planned;
 - gap: the first day of a quarter, the previous quarter's missing items;
 - study: the day before a study task's deadline, to those who have not confirmed;
-- makeup: every Monday, to those who still owe a 补课;
+- makeup: the first working day of each week, to those who still owe a 补课;
 - summary: the 1st of each month at `summary_time` (月总结), quarter (季讲评), half-year (半年总结).
 """
 
@@ -225,9 +225,12 @@ def calendar_dues(
             )
     monday = first - timedelta(days=first.weekday())
     while monday <= last:
-        build.add(
-            monday, push.notice_time, "after", "makeup", "study", f"week-{monday.isoformat()}"
-        )
+        # The week's first day open for pushes; a week of holidays gets no 补课 reminder.
+        week = (monday + timedelta(days=n) for n in range(7))
+        opening = next((d for d in week if push.open_day(d)), None)
+        if opening is not None:
+            subject = f"week-{monday.isoformat()}"
+            build.add(opening, push.notice_time, "after", "makeup", "study", subject)
         monday += timedelta(days=7)
     for months, scope in ((1, "month"), (3, "quarter"), (6, "half")):
         for period in _periods(first - timedelta(days=190), last, months):

@@ -56,7 +56,8 @@ class PushSettings:
             return False
         return not (self.quiet_on_rest_days and is_rest_day(moment.date()))
 
-    def _open_day(self, day: date) -> bool:
+    def open_day(self, day: date) -> bool:
+        """True when pushes may go out on this date at all (rest days may be closed)."""
         return not (self.quiet_on_rest_days and is_rest_day(day))
 
     def place(self, due: datetime, placement: Placement) -> datetime:
@@ -67,7 +68,7 @@ class PushSettings:
         day = due.date()
         for offset in range(_MAX_DAYS):
             candidate_day = day + timedelta(days=offset * step)
-            if not self._open_day(candidate_day):
+            if not self.open_day(candidate_day):
                 continue
             slot = datetime.combine(candidate_day, self.notice_time, due.tzinfo)
             if (placement == "before" and slot <= due) or (placement == "after" and slot >= due):

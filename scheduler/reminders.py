@@ -35,6 +35,7 @@ from storage.models import Branch, Chat, Member, PlanEntry, PlanVersion, StudyTa
 
 log = logging.getLogger(__name__)
 
+# Outbox rows of reminders have kind "reminder.<rule>", e.g. reminder.day_of.
 OUTBOX_KIND = "reminder"
 STATUS_SKIPPED = "skipped"
 # Plan items this far around a window can still produce reminders inside it.
@@ -289,7 +290,7 @@ class Scheduler:
                     dedup_key=key,
                     platform=platform,
                     chat_external_id=chat_id,
-                    kind=OUTBOX_KIND,
+                    kind=f"{OUTBOX_KIND}.{due.rule}",
                     text=draft.text,
                     mentions=_mentions(session, draft.mention_member_ids, platform),
                     at=now,

@@ -33,6 +33,7 @@ class ReminderTicker:
         self.scheduler = Scheduler(db)
         self.clock = clock
         self.on_queued = on_queued
+        self._ticks = 0
 
     def tick(self) -> TickReport:
         """Queue whatever is due now; never raises (the next tick tries again)."""
@@ -41,7 +42,15 @@ class ReminderTicker:
         except Exception:
             log.exception("reminder tick failed; the next tick will try again")
             return TickReport()
-        if report.queued or report.skipped:
+        self._ticks += 1
+        if self._ticks == 1:
+            log.info(
+                "reminders: first tick checked %d branches: %d queued, %d stale skipped",
+                report.branches,
+                report.queued,
+                report.skipped,
+            )
+        elif report.queued or report.skipped:
             log.info(
                 "reminders: %d queued, %d stale skipped (%d branches)",
                 report.queued,

@@ -140,3 +140,40 @@ def test_serve_answers_healthz_on_loopback(tmp_path: Path) -> None:
     assert server.returncode in (0, -signal.SIGTERM)
     assert "Traceback" not in log
     assert f"zhibu serving on http://127.0.0.1:{port}" in log
+    assert "scheduler on: reminders every 60s" in log
+    assert "reminders: first tick checked 0 branches" in log
+
+
+def test_scheduler_runs_apart_from_a_server_without_one(tmp_path: Path) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    port = free_port()
+    server = subprocess.Popen(
+        [str(ZHIBU), "serve", "--port", str(port), "--no-scheduler"],
+        cwd=tmp_path,
+        env=environ,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/healthz", server, 20)
+        scheduler = subprocess.Popen(
+            [str(ZHIBU), "scheduler"], cwd=tmp_path, env=environ, stderr=subprocess.PIPE
+        )
+        try:
+            deadline = time.monotonic() + 20
+            seen = b""
+            assert scheduler.stderr is not None
+            while b"first tick checked" not in seen and time.monotonic() < deadline:
+                seen += scheduler.stderr.readline()
+        finally:
+            scheduler.send_signal(signal.SIGINT)
+            _, rest = scheduler.communicate(timeout=15)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=15)
+    scheduler_log = (seen + rest).decode("utf-8")
+    assert "zhibu scheduler: reminders every 60s" in scheduler_log
+    assert "reminders: first tick checked 0 branches: 0 queued" in scheduler_log
+    assert "Traceback" not in scheduler_log
+    server_log = err.decode("utf-8")
+    assert "scheduler off in this process (--no-scheduler)" in server_log
+    assert "first tick" not in server_log

@@ -214,3 +214,33 @@ def test_branch_option_uses_an_imported_roster(tmp_path: Path, ledger_db: Databa
         first = get_branch(session, BRANCH)
         assert first is not None
         assert meeting.branch_id == first.id
+
+
+def test_time_shows_the_reminders_the_scheduler_would_push_then(tmp_path: Path) -> None:
+    script = """\
+帮助
+/time 2026-07-01 08:30
+/time 2026-07-01 08:30
+/time 2026-07-04 10:00
+/time 2026-10-08 08:30
+"""
+    done = console(tmp_path, script)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    july = replies_to(done.stdout, "/time 2026-07-01 08:30")
+    # 7月1日 (Wednesday): the Q2 gap review and the advance notices of the 支委会 and 主题党日.
+    assert "[支部助手][提醒] ⚠️ 2026年第二季度缺项：" in july
+    assert "[支部助手][提醒] 📅 会议预告：7月2日（周四）（1天后）召开支委会" in july
+    assert "（另有 1 条提醒已过了有效期，按规则不再发送）" in july  # the 建党纪念日 eve, 6月30日
+    # The same moment again sends nothing twice; a Saturday sends nothing at all, and the day-of
+    # notices of 7月2日 and 7月3日, jumped over, are too late to send.
+    lines = done.stdout.splitlines()
+    second = lines.index(
+        "李明: /time 2026-07-01 08:30", lines.index("李明: /time 2026-07-01 08:30") + 1
+    )
+    assert lines[second + 2] == "（此刻没有到期的提醒）"
+    saturday = replies_to(done.stdout, "/time 2026-07-04 10:00")
+    assert "[提醒]" not in saturday and "（另有 2 条提醒已过了有效期，按规则不再发送）" in saturday
+    # After National Day: the September summary and the third quarter's review.
+    october = replies_to(done.stdout, "/time 2026-10-08 08:30")
+    assert "📊 2026年9月月总结" in october and "2026年第三季度缺项" in october
