@@ -51,6 +51,7 @@ def reminders_preview(
     """列出这段时间里调度器会推送的每一条消息（按当前台账计算，不会真的发送）。"""
     from bot.cli import fail, require_branch, settings
     from bot.runtime import build
+    from scheduler import branch_config
     from scheduler.reminders import preview
 
     if fmt not in FORMATS:
@@ -58,6 +59,10 @@ def reminders_preview(
     runtime = build(settings())
     with runtime.db.session() as session:
         target = require_branch(session, branch)
+        try:
+            branch_config.load(target.calendar)
+        except ValueError as exc:
+            raise fail(f"{exc}，请用 zhibu calendar set 重新设置") from exc
         zone = ZoneInfo(target.timezone)
         first, last = _moment(start, zone, "开始时间"), _moment(end, zone, "结束时间")
         if last <= first:
