@@ -7,6 +7,7 @@ the preview and the tests.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -14,9 +15,9 @@ from decimal import Decimal
 from typing import Protocol
 
 from scheduler.branch_config import BranchCalendar
-from scheduler.dues import MEETING_KINDS, Due, frequency_of, planned_in
+from scheduler.dues import MEETING_KINDS, Due, frequency_of, period_of, planned_in
 from scheduler.plan import PlanItem
-from storage.periods import Period, resolve
+from storage.periods import Period
 
 WEEKDAYS = "一二三四五六日"
 COMMITTEE_KIND = "支部委员会"
@@ -224,28 +225,24 @@ def missing_items(period: Period, config: BranchCalendar, ledger: Ledger) -> lis
     """The planned meetings of a period that the ledger does not show as held, in plan order."""
     missing: list[str] = []
     checked: set[tuple[str, str, str]] = set()
+    planned_by_scope: dict[str, Counter[tuple[str, str | None]]] = {}
     for item in planned_in(ledger.plan(period), period):
         months = frequency_of(config, item.kind)
-        if months == 1:
-            scope = resolve(f"{item.date.year}-{item.date.month:02d}", item.date)
-        elif months == 3:
-            scope = resolve(f"{item.date.year}-Q{(item.date.month - 1) // 3 + 1}", item.date)
-        else:
-            scope = resolve(f"{item.date.year}", item.date)
+        scope = period_of(item.date, months)
         key = (item.kind, item.group or "", scope.key)
         if key in checked:
             continue
         checked.add(key)
-        planned = [
-            i
-            for i in planned_in(ledger.plan(scope), scope)
-            if i.kind == item.kind and i.group == item.group
-        ]
+        if scope.key not in planned_by_scope:
+            planned_by_scope[scope.key] = Counter(
+                (i.kind, i.group) for i in planned_in(ledger.plan(scope), scope)
+            )
+        planned = planned_by_scope[scope.key][(item.kind, item.group)]
         held = held_count(item.kind, item.group, ledger.sittings(scope))
-        if held < len(planned):
+        if held < planned:
             name = f"{item.group}{item.kind}" if item.group else item.kind
             where = f"{item.date.month}月" if months == 1 else ""
-            short = len(planned) - held
+            short = planned - held
             missing.append(f"{where}{name}" + (f"（缺{short}次）" if short > 1 else ""))
     return missing
 

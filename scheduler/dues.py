@@ -27,6 +27,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from scheduler.branch_config import BranchCalendar
@@ -154,6 +155,16 @@ def _periods(first: date, last: date, months: int) -> list[Period]:
     return found
 
 
+@lru_cache(maxsize=4096)
+def period_of(day: date, months: int) -> Period:
+    """The month (1), quarter (3) or year (12) a date falls in."""
+    if months == 1:
+        return resolve(f"{day.year}-{day.month:02d}", day)
+    if months == 3:
+        return resolve(f"{day.year}-Q{(day.month - 1) // 3 + 1}", day)
+    return resolve(f"{day.year}", day)
+
+
 def frequency_of(config: BranchCalendar, kind: str) -> int:
     """Months per period in which a meeting kind is required (1, 3 or 12)."""
     for activity in config.rules.activities:
@@ -170,15 +181,37 @@ def calendar_dues(
     start: datetime,
     end: datetime,
 ) -> list[Due]:
-    """Every reminder that goes out in [start, end) by the calendar alone, in time order."""
+    """Every reminder that goes out in [start, end) by the calendar alone, in time order.
+
+    The parts that depend only on the settings (and the plan) are computed per calendar span
+    and remembered, so branches that share rules share the work, and a scheduler ticking every
+    minute of a day recomputes nothing.
+    """
     if not config.push.enabled:
         return []
+    first = (start - _MAX_MOVE).astimezone(zone).date()
+    last = (end + _MAX_MOVE).astimezone(zone).date()
+    groups = tuple(sorted({i.group for i in items if i.kind == GROUP_KIND and i.group}))
+    found = [
+        *_item_dues(config, zone, tuple(items), first, last),
+        *_structural_dues(config, zone, groups, first, last),
+        *_deadline_dues(config, zone, tuple(deadlines), first, last),
+    ]
+    wanted = [d for d in found if start <= d.at < end]
+    return sorted(wanted, key=lambda d: (d.at, d.rule, d.subject))
+
+
+@lru_cache(maxsize=4096)
+def _item_dues(
+    config: BranchCalendar,
+    zone: ZoneInfo,
+    items: tuple[PlanItem, ...],
+    first: date,
+    last: date,
+) -> tuple[Due, ...]:
+    """Notices, day-of, 党费 and node-day reminders of the plan items near [first, last]."""
     build = _Builder(config, zone)
     push = config.push
-    first, last = (
-        (start - _MAX_MOVE).astimezone(zone).date(),
-        (end + _MAX_MOVE).astimezone(zone).date(),
-    )
     horizon = timedelta(days=push.notice_days + config.rules.prepare_days_before + 14)
     for item in items:
         if not (first - horizon <= item.date <= last + horizon):
@@ -209,20 +242,19 @@ def calendar_dues(
                 subject,
                 item=item,
             )
-    _progress(build, config, items, first, last)
+    return tuple(build.found)
+
+
+@lru_cache(maxsize=1024)
+def _structural_dues(
+    config: BranchCalendar, zone: ZoneInfo, groups: tuple[str, ...], first: date, last: date
+) -> tuple[Due, ...]:
+    """序时推进, gap reviews, weekly 补课 and summaries: by the calendar's periods alone."""
+    build = _Builder(config, zone)
+    push = config.push
+    _progress(build, config, groups, first, last)
     for period in _periods(first - timedelta(days=92), last, 3):
         build.add(period.end, push.notice_time, "after", "gap", "gap", period.key, period=period)
-    for task in deadlines:
-        if first <= task.deadline <= last + timedelta(days=1):
-            build.add(
-                task.deadline - timedelta(days=1),
-                push.notice_time,
-                "before",
-                "study",
-                "study",
-                f"task-{task.task_id}",
-                task=task,
-            )
     monday = first - timedelta(days=first.weekday())
     while monday <= last:
         # The week's first day open for pushes; a week of holidays gets no 补课 reminder.
@@ -244,14 +276,35 @@ def calendar_dues(
                 period=period,
                 scope=scope,
             )
-    wanted = [d for d in build.found if start <= d.at < end]
-    return sorted(wanted, key=lambda d: (d.at, d.rule, d.subject))
+    return tuple(build.found)
+
+
+def _deadline_dues(
+    config: BranchCalendar,
+    zone: ZoneInfo,
+    deadlines: tuple[StudyDeadline, ...],
+    first: date,
+    last: date,
+) -> list[Due]:
+    build = _Builder(config, zone)
+    for task in deadlines:
+        if first <= task.deadline <= last + timedelta(days=1):
+            build.add(
+                task.deadline - timedelta(days=1),
+                config.push.notice_time,
+                "before",
+                "study",
+                "study",
+                f"task-{task.task_id}",
+                task=task,
+            )
+    return build.found
 
 
 def _progress(
     build: _Builder,
     config: BranchCalendar,
-    items: Sequence[PlanItem],
+    groups: tuple[str, ...],
     first: date,
     last: date,
 ) -> None:
@@ -260,7 +313,6 @@ def _progress(
     Whether the period plans that kind at all is left to `compose`, which reads the whole
     period's plan; here only the checks that fall in the window are laid out.
     """
-    groups = sorted({i.group for i in items if i.kind == GROUP_KIND and i.group})
     kinds = dict.fromkeys(
         a.kind for a in config.rules.activities if a.enabled and a.kind in MEETING_KINDS
     )

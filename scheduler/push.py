@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from scheduler.workdays import is_rest_day
@@ -62,6 +63,9 @@ class PushSettings:
 
     def place(self, due: datetime, placement: Placement) -> datetime:
         """The moment a reminder due at `due` (local, aware) actually goes out."""
+        return _place(self, due, placement)
+
+    def _place(self, due: datetime, placement: Placement) -> datetime:
         if self.allowed(due):
             return due
         step = -1 if placement == "before" else 1
@@ -74,6 +78,11 @@ class PushSettings:
             if (placement == "before" and slot <= due) or (placement == "after" and slot >= due):
                 return slot
         raise ValueError(f"{due:%Y-%m-%d} 前后 {_MAX_DAYS} 天内找不到可以推送的时间")
+
+
+@lru_cache(maxsize=65536)
+def _place(settings: PushSettings, due: datetime, placement: Placement) -> datetime:
+    return settings._place(due, placement)
 
 
 _HM = re.compile(r"^\s*(\d{1,2})[:：](\d{2})\s*$")

@@ -17,21 +17,21 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scheduler import branch_config
 from scheduler.branch_config import BranchCalendar
 from scheduler.compose import Draft, compose
 from scheduler.dues import MAX_GRACE, Due, StudyDeadline, calendar_dues
-from scheduler.ledger_view import SessionLedger, generated
+from scheduler.ledger_view import LedgerBatch, PlanStore, branch_ledger, generated
 from scheduler.plan import PlanItem
 from storage import messages, roster
 from storage.db import Database
-from storage.models import Branch, Chat, Member, PlanEntry, PlanVersion, StudyTask
+from storage.models import Branch, Chat, Member, MemberIdentity, StudyTask
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,14 @@ def reminder_key(due: Due, platform: str, chat_id: str) -> str:
 
 
 def load_views(
-    session: Session, start: datetime, end: datetime, branch_ids: Sequence[int] | None = None
+    session: Session,
+    start: datetime,
+    end: datetime,
+    branch_ids: Sequence[int] | None = None,
+    store: PlanStore | None = None,
 ) -> list[BranchCalendarView]:
     """Every branch (or the given ones) with its chats, plan items and study deadlines."""
+    store = store or PlanStore()
     query = select(Branch).order_by(Branch.id)
     if branch_ids is not None:
         query = query.where(Branch.id.in_(list(branch_ids)))
@@ -114,7 +119,7 @@ def load_views(
     first = (start - _ITEM_MARGIN).date()
     last = (end + _ITEM_MARGIN).date()
     years = range(first.year, last.year + 1)
-    _load_items(session, views, years, first, last)
+    _load_items(session, views, years, first, last, store)
     for task_id, branch_id, title, deadline in session.execute(
         select(StudyTask.id, StudyTask.branch_id, StudyTask.title, StudyTask.deadline).where(
             StudyTask.branch_id.in_(ids),
@@ -134,57 +139,26 @@ def _load_items(
     years: range,
     first: date,
     last: date,
+    store: PlanStore,
 ) -> None:
     """Stored plans where a branch has one for the year, else the plan its rules generate."""
     ids = list(views)
-    latest = (
-        select(PlanVersion.branch_id, PlanVersion.year, func.max(PlanVersion.version).label("v"))
-        .where(PlanVersion.branch_id.in_(ids), PlanVersion.year.in_(list(years)))
-        .group_by(PlanVersion.branch_id, PlanVersion.year)
-        .subquery()
-    )
-    stored: set[tuple[int, int]] = set()
-    rows = session.execute(
-        select(PlanVersion.branch_id, PlanVersion.year, PlanEntry)
-        .join(
-            latest,
-            (latest.c.branch_id == PlanVersion.branch_id)
-            & (latest.c.year == PlanVersion.year)
-            & (latest.c.v == PlanVersion.version),
-        )
-        .join(PlanEntry, PlanEntry.plan_version_id == PlanVersion.id)
-        .order_by(PlanEntry.plan_version_id, PlanEntry.position)
-    )
-    for branch_id, year, entry in rows:
-        stored.add((branch_id, year))
-        if first <= entry.date <= last:
-            views[branch_id].items.append(
-                PlanItem(
-                    entry.date,
-                    entry.kind,
-                    entry.title,
-                    entry.party_group,
-                    entry.moved_from,
-                    entry.note or "",
-                )
-            )
-    # Versions with no entries at all still count as a stored (empty) plan.
-    for branch_id, year in session.execute(select(latest.c.branch_id, latest.c.year)):
-        stored.add((branch_id, year))
     groups: dict[int, set[str]] = defaultdict(set)
-    for branch_id, group in session.execute(
+    for branch_id, group in session.connection().execute(
         select(Member.branch_id, Member.party_group)
         .where(Member.branch_id.in_(ids), Member.active.is_(True), Member.party_group.is_not(None))
         .distinct()
     ):
         if group:
             groups[branch_id].add(group)
-    for branch_id, view in views.items():
-        for year in years:
-            if (branch_id, year) in stored:
-                continue
-            plan = generated(view.config.rules, year, tuple(sorted(groups[branch_id])))
+    for year in years:
+        stored = store.year(session, year)
+        for branch_id, view in views.items():
+            plan = stored.get(branch_id)
+            if plan is None:
+                plan = generated(view.config.rules, year, tuple(sorted(groups[branch_id])))
             view.items.extend(i for i in plan if first <= i.date <= last)
+    for view in views.values():
         view.items.sort(key=PlanItem.sort_key)
 
 
@@ -193,6 +167,17 @@ def dues_for(view: BranchCalendarView, start: datetime, end: datetime) -> list[D
     if view.error is not None:
         return []
     return calendar_dues(view.config, view.zone, view.items, view.deadlines, start, end)
+
+
+def tick_dues(view: BranchCalendarView, start: datetime, end: datetime) -> list[Due]:
+    """`dues_for` over a tick window, computed over whole local days so it can be remembered."""
+    if view.error is not None:
+        return []
+    day = (end - timedelta(seconds=1)).astimezone(view.zone).date()
+    span_start = datetime.combine(day, time(0), view.zone) - MAX_GRACE
+    span_end = datetime.combine(day + timedelta(days=1), time(0), view.zone)
+    found = calendar_dues(view.config, view.zone, view.items, view.deadlines, span_start, span_end)
+    return [d for d in found if start <= d.at < end]
 
 
 def _mentions(session: Session, member_ids: Sequence[int], platform: str) -> tuple[str, ...]:
@@ -212,7 +197,7 @@ def preview(
     if not views:
         return []
     view = views[0]
-    ledger = SessionLedger(session, branch, view.config)
+    ledger = branch_ledger(session, branch, view.config, start)
     found: list[tuple[Due, str, Draft]] = []
     for due in dues_for(view, start, end):
         draft = compose(due, view.config, ledger)
@@ -230,6 +215,7 @@ class Scheduler:
         self.db = db
         # Keys this process knows are settled (queued, skipped or empty): not looked at again.
         self._settled: set[str] = set()
+        self._plans = PlanStore()
 
     def tick(self, now: datetime, platforms: frozenset[str] | None = None) -> TickReport:
         """Queue every reminder due by `now` that no scheduler has queued yet.
@@ -240,7 +226,8 @@ class Scheduler:
         start = now - MAX_GRACE
         candidates: list[tuple[BranchCalendarView, Due, str, str, str]] = []
         with self.db.session() as session:
-            views = load_views(session, start, now + timedelta(seconds=1))
+            self._plans.sync(session)
+            views = load_views(session, start, now + timedelta(seconds=1), store=self._plans)
             report.branches = len(views)
             for view in views:
                 if view.error is not None:
@@ -248,7 +235,7 @@ class Scheduler:
                         "branch %s: calendar settings unreadable: %s", view.branch.name, view.error
                     )
                     continue
-                for due in dues_for(view, start, now + timedelta(seconds=1)):
+                for due in tick_dues(view, start, now + timedelta(seconds=1)):
                     for platform, chat_id in view.chats:
                         if platforms is not None and platform not in platforms:
                             continue
@@ -271,47 +258,64 @@ class Scheduler:
         report: TickReport,
     ) -> None:
         with self.db.transaction() as session:
-            ledgers: dict[int, SessionLedger] = {}
+            branch_ids = sorted({c[0].branch.id for c in fresh})
+            branches = {
+                b.id: b for b in session.scalars(select(Branch).where(Branch.id.in_(branch_ids)))
+            }
+            configs = {c[0].branch.id: c[0].config for c in fresh}
+            batch = LedgerBatch(
+                session, [(b, configs[i]) for i, b in branches.items()], now, self._plans
+            )
+            idents: dict[tuple[str, int], str] = {}
+            for platform_, member_id, external_id in session.execute(
+                select(
+                    MemberIdentity.platform, MemberIdentity.member_id, MemberIdentity.external_id
+                ).where(MemberIdentity.branch_id.in_(branch_ids))
+            ):
+                idents[(platform_, member_id)] = external_id
+            rows: list[messages.OutboxRow] = []
+            stale_notes: dict[str, str] = {}
             for view, due, platform, chat_id, key in fresh:
                 local_now = now.astimezone(view.zone)
                 stale = due.stale(now)
                 if not stale and not view.config.push.allowed(local_now):
                     continue  # catching up in quiet hours: a later tick sends it, if still due
-                branch = session.get(Branch, view.branch.id)
+                branch = branches.get(view.branch.id)
                 if branch is None:
                     continue
-                ledger = ledgers.setdefault(branch.id, SessionLedger(session, branch, view.config))
-                draft = compose(due, view.config, ledger, local_now.date())
+                draft = compose(due, view.config, batch.ledger(branch.id), local_now.date())
+                self._settled.add(key)  # decided now, either way
                 if draft is None:
-                    self._settled.add(key)  # decided at its time: nothing to say
-                    continue
-                inserted = messages.enqueue_once(
-                    session,
-                    dedup_key=key,
-                    platform=platform,
-                    chat_external_id=chat_id,
-                    kind=f"{OUTBOX_KIND}.{due.rule}",
-                    text=draft.text,
-                    mentions=_mentions(session, draft.mention_member_ids, platform),
-                    at=now,
-                    not_before=now,
-                    status=STATUS_SKIPPED if stale else messages.OUTBOX_PENDING,
-                    last_error=(
-                        f"stale: due {due.at.isoformat()}, grace {due.grace}" if stale else None
-                    ),
-                )
-                self._settled.add(key)
-                if not inserted:
-                    report.already += 1
-                elif stale:
-                    report.skipped += 1
-                    log.warning(
-                        "branch %s: skipped stale %s reminder due %s (grace %s): %s",
-                        branch.name,
-                        due.rule,
-                        due.at.isoformat(),
-                        due.grace,
-                        draft.text.splitlines()[0],
+                    continue  # nothing to say (held, confirmed, nothing owed)
+                rows.append(
+                    messages.OutboxRow(
+                        dedup_key=key,
+                        platform=platform,
+                        chat_external_id=chat_id,
+                        kind=f"{OUTBOX_KIND}.{due.rule}",
+                        text=draft.text,
+                        mentions=tuple(
+                            idents[(platform, m)]
+                            for m in draft.mention_member_ids
+                            if (platform, m) in idents
+                        ),
+                        status=STATUS_SKIPPED if stale else messages.OUTBOX_PENDING,
+                        last_error=(
+                            f"stale: due {due.at.isoformat()}, grace {due.grace}" if stale else None
+                        ),
                     )
+                )
+                if stale:
+                    stale_notes[key] = (
+                        f"branch {branch.name}: skipped stale {due.rule} reminder due "
+                        f"{due.at.isoformat()} (grace {due.grace}): {draft.text.splitlines()[0]}"
+                    )
+            inserted = messages.enqueue_many(session, rows, at=now)
+            for row in rows:
+                if row.dedup_key not in inserted:
+                    report.already += 1
+                elif row.dedup_key in stale_notes:
+                    report.skipped += 1
+                    log.warning("%s", stale_notes[row.dedup_key])
                 else:
                     report.queued += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -131,45 +132,61 @@ def existing_keys(session: Session, keys: Sequence[str], chunk: int = 500) -> se
     return found
 
 
-def enqueue_once(
-    session: Session,
-    *,
-    dedup_key: str,
-    platform: str,
-    chat_external_id: str,
-    kind: str,
-    text: str,
-    at: datetime,
-    not_before: datetime,
-    mentions: Sequence[str] = (),
-    status: str = OUTBOX_PENDING,
-    last_error: str | None = None,
-) -> bool:
-    """Queue a message unless its key is taken (by anyone, any process); True if queued."""
-    values = {
-        "dedup_key": dedup_key,
-        "platform": platform,
-        "chat_external_id": chat_external_id,
-        "kind": kind,
-        "text": text,
-        "mentions": json.dumps(list(mentions), ensure_ascii=False),
-        "card": None,
-        "status": status,
-        "attempts": 0,
-        "parts_sent": 0,
-        "lease_until": None,
-        "created_at": at,
-        "not_before": not_before,
-        "sent_at": None,
-        "last_error": last_error,
-        "in_reply_to": None,
-    }
+@dataclass(frozen=True)
+class OutboxRow:
+    """A message to queue under a key nobody may have taken yet."""
+
+    dedup_key: str
+    platform: str
+    chat_external_id: str
+    kind: str
+    text: str
+    mentions: tuple[str, ...] = ()
+    status: str = OUTBOX_PENDING
+    last_error: str | None = None
+
+
+def enqueue_many(
+    session: Session, rows: Sequence[OutboxRow], *, at: datetime, chunk: int = 500
+) -> set[str]:
+    """Queue rows whose keys are free (any process may race us); return the keys queued here.
+
+    INSERT … ON CONFLICT DO NOTHING RETURNING, sent in multi-row batches: a key another process
+    took first is skipped by the database, never sent twice.
+    """
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        statement: Any = pg_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
-    else:
-        statement = sqlite_insert(_OUTBOX).on_conflict_do_nothing(index_elements=["dedup_key"])
-    return bool(connection.execute(statement, values).rowcount)
+    dialect_insert: Any = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        dialect_insert(_OUTBOX)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(_OUTBOX.c.dedup_key)
+    )
+    queued: set[str] = set()
+    for i in range(0, len(rows), chunk):
+        values = [
+            {
+                "dedup_key": row.dedup_key,
+                "platform": row.platform,
+                "chat_external_id": row.chat_external_id,
+                "kind": row.kind,
+                "text": row.text,
+                "mentions": json.dumps(list(row.mentions), ensure_ascii=False),
+                "card": None,
+                "status": row.status,
+                "attempts": 0,
+                "parts_sent": 0,
+                "lease_until": None,
+                "created_at": at,
+                "not_before": at,
+                "sent_at": None,
+                "last_error": row.last_error,
+                "in_reply_to": None,
+            }
+            for row in rows[i : i + chunk]
+        ]
+        # One compiled statement, sent in multi-row batches ("insertmanyvalues").
+        queued.update(connection.execute(statement, values).scalars())
+    return queued
 
 
 def enqueue(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -205,6 +206,11 @@ def makeups_for(session: Session, meeting_ids: list[int]) -> list[MakeupItem]:
 
 def meeting_label(meeting: Meeting, tz: str) -> str:
     """Return a short human label: kinds, local date and topic."""
-    local = meeting.started_at.astimezone(ZoneInfo(tz))
-    topic = f"（{meeting.topic}）" if meeting.topic else ""
-    return f"{local:%Y-%m-%d} {'+'.join(meeting.kinds)}{topic}"
+    return sitting_label(meeting.started_at, meeting.kinds, meeting.topic, tz)
+
+
+def sitting_label(started_at: datetime, kinds: Sequence[str], topic: str | None, tz: str) -> str:
+    """The label of `meeting_label` from plain values: local date, kinds and topic."""
+    local = started_at.astimezone(ZoneInfo(tz))
+    shown = f"（{topic}）" if topic else ""
+    return f"{local:%Y-%m-%d} {'+'.join(kinds)}{shown}"

@@ -7,7 +7,7 @@ from datetime import timedelta
 from scheduler.branch_config import BranchCalendar
 from scheduler.compose import compose, missing_items
 from scheduler.dues import Due
-from scheduler.ledger_view import SessionLedger
+from scheduler.ledger_view import branch_ledger
 from storage.models import Branch
 from storage.periods import resolve
 from tests.factories import ChatBot
@@ -50,7 +50,7 @@ def test_the_gap_review_names_exactly_the_missing_items(bot: ChatBot) -> None:
     quarter = resolve("2026-Q1", local(2026, 4, 1).date())
     with bot.db.session() as session:
         branch = session.query(Branch).one()
-        ledger = SessionLedger(session, branch, BranchCalendar())
+        ledger = branch_ledger(session, branch, BranchCalendar(), local(2026, 1, 1))
         assert missing_items(quarter, BranchCalendar(), ledger) == [
             "1月第二党小组党小组会",
             "2月第二党小组党小组会",
@@ -96,6 +96,6 @@ def test_one_merged_sitting_ticks_both_plan_items(bot: ChatBot) -> None:
     assert lines["支委会"] == "✗"  # nothing else was held
     with bot.db.session() as session:
         branch = session.query(Branch).one()
-        ledger = SessionLedger(session, branch, BranchCalendar())
+        ledger = branch_ledger(session, branch, BranchCalendar(), local(2026, 1, 1))
         missing = missing_items(resolve("2026-02", meeting_day), BranchCalendar(), ledger)
     assert "支部党员大会" not in missing and "党课" not in missing
