@@ -37,9 +37,12 @@ def plan_generate(
         typer.Option("--theme-day", help="主题党日的日期规则，如“每月第一个周五”“每月10日”"),
     ] = None,
     holiday_shift: Annotated[
-        str,
-        typer.Option("--holiday-shift", help="遇休息日：after 顺延 / before 提前 / nearest 就近"),
-    ] = "after",
+        str | None,
+        typer.Option(
+            "--holiday-shift",
+            help="遇休息日：after 顺延 / before 提前 / nearest 就近（默认按支部日历设置）",
+        ),
+    ] = None,
     node_days: Annotated[
         list[str] | None,
         typer.Option("--node-day", help="额外启用的节点日，如 5-10（5·10思廉日），可重复"),
@@ -52,28 +55,32 @@ def plan_generate(
 
     from bot.cli import fail, require_branch, settings
     from bot.runtime import build
+    from scheduler import branch_config
     from scheduler.plan import generate
     from scheduler.render import plan_as_dict, plan_as_text
-    from scheduler.rules import CalendarSettings, parse_day_rule
+    from scheduler.rules import parse_day_rule
     from scheduler.workdays import parse_direction
     from storage import plans, roster
 
     if fmt not in FORMATS:
         raise fail(f"输出格式应为：{' / '.join(FORMATS)}")
+    runtime = build(settings())
+    with runtime.db.session() as session:
+        target = require_branch(session, branch)
+        name = target.name
+        groups = [m.party_group for m in roster.active_members(session, target.id) if m.party_group]
+        stored_calendar = target.calendar
     try:
-        calendar = replace(CalendarSettings(), holiday_shift=parse_direction(holiday_shift))
+        # The branch's saved rules (zhibu calendar set), with this command's options on top.
+        calendar = branch_config.load(stored_calendar).rules
+        if holiday_shift is not None:
+            calendar = replace(calendar, holiday_shift=parse_direction(holiday_shift))
         if theme_day is not None:
             calendar = calendar.with_day_rule("主题党日", parse_day_rule(theme_day))
         if node_days:
             calendar = calendar.with_node_days(node_days)
     except ValueError as exc:
         raise fail(str(exc)) from exc
-
-    runtime = build(settings())
-    with runtime.db.session() as session:
-        target = require_branch(session, branch)
-        name = target.name
-        groups = [m.party_group for m in roster.active_members(session, target.id) if m.party_group]
     plan = generate(calendar, year, groups)
     saved = ""
     if save:

@@ -15,8 +15,8 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, distinct, func, select, true, union
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from scheduler.branch_config import BranchCalendar
 from scheduler.compose import Person, Sitting, Summary
@@ -48,6 +48,7 @@ from storage.roster import active_members
 ATTENDED = (ATTEND_PRESENT, ATTEND_LATE, ATTEND_MAKEUP)
 # Meetings this far back are enough for every period a reminder looks at (a year, and a bit).
 HISTORY = timedelta(days=400)
+LARGE_BATCH = 200
 
 
 @lru_cache(maxsize=512)
@@ -185,6 +186,13 @@ class LedgerBatch:
         self._ledgers: dict[int, BranchLedger] = {}
         self._volunteer: dict[str, dict[int, tuple[Decimal, int]]] = {}
 
+    def _of_batch(self, column: InstrumentedAttribute[int]) -> ColumnElement[bool]:
+        """Rows of the batch's branches; for a large batch, all rows (filtered in Python),
+        because a thousand-item IN list costs more to send and parse than the extra rows."""
+        if len(self._ids) > LARGE_BATCH:
+            return true()
+        return column.in_(self._ids)
+
     def ledger(self, branch_id: int) -> BranchLedger:
         """One branch's view of the batch."""
         found = self._ledgers.get(branch_id)
@@ -207,7 +215,7 @@ class LedgerBatch:
                     Member.party_group,
                     Member.role,
                 )
-                .where(Member.branch_id.in_(self._ids), Member.active.is_(True))
+                .where(self._of_batch(Member.branch_id), Member.active.is_(True))
                 .order_by(Member.id)
             ):
                 self._members[row.branch_id].append(
@@ -246,7 +254,7 @@ class LedgerBatch:
         """A branch's recent meetings, oldest first."""
         if self._meetings is None:
             self._meetings = defaultdict(list)
-            recent = Meeting.branch_id.in_(self._ids) & (Meeting.started_at >= self.since)
+            recent = self._of_batch(Meeting.branch_id) & (Meeting.started_at >= self.since)
             for sitting in self._load_sittings(recent):
                 self._meetings[sitting.branch_id].append(sitting)
         return self._meetings.get(branch_id, [])
@@ -255,7 +263,7 @@ class LedgerBatch:
         """(实到, 应到) of a meeting: expected members plus anyone with a current record."""
         if self._headcount is None:
             recent = select(Meeting.id).where(
-                Meeting.branch_id.in_(self._ids), Meeting.started_at >= self.since
+                self._of_batch(Meeting.branch_id), Meeting.started_at >= self.since
             )
             people = union(
                 select(MeetingAttendee.meeting_id, MeetingAttendee.member_id).where(
@@ -295,17 +303,20 @@ class LedgerBatch:
                 self.session.connection().execute(
                     select(MakeupItem.branch_id, MakeupItem.member_id, MakeupItem.meeting_id)
                     .where(
-                        MakeupItem.branch_id.in_(self._ids),
+                        self._of_batch(MakeupItem.branch_id),
                         MakeupItem.done_at.is_(None),
                         MakeupItem.cancelled_at.is_(None),
                     )
                     .order_by(MakeupItem.meeting_id, MakeupItem.member_id)
                 )
             )
+            rows = [r for r in rows if r.branch_id in self._branches]
             older = {r.meeting_id for r in rows} - set(self._by_id)
             if older:
                 self._load_sittings(Meeting.id.in_(sorted(older)))
             for row in rows:
+                if row.branch_id not in self._branches:
+                    continue  # a large batch reads every branch's rows
                 sitting = self._by_id[row.meeting_id]
                 zone = self._branches[row.branch_id].zone.key
                 label = queries.sitting_label(
@@ -330,7 +341,7 @@ class LedgerBatch:
             for confirmed_task, member_id in self.session.execute(
                 select(StudyConfirmation.task_id, StudyConfirmation.member_id)
                 .join(StudyTask, StudyTask.id == StudyConfirmation.task_id)
-                .where(StudyTask.branch_id.in_(self._ids), StudyTask.published_at >= self.since)
+                .where(self._of_batch(StudyTask.branch_id), StudyTask.published_at >= self.since)
             ):
                 self._confirmed[confirmed_task].add(member_id)
         if task_id not in self._confirmed:
@@ -354,7 +365,7 @@ class LedgerBatch:
                 )
                 .outerjoin(StudyConfirmation, StudyConfirmation.task_id == StudyTask.id)
                 .where(
-                    StudyTask.branch_id.in_(self._ids),
+                    self._of_batch(StudyTask.branch_id),
                     StudyTask.published_at >= low,
                     StudyTask.published_at < high,
                 )
@@ -362,6 +373,8 @@ class LedgerBatch:
                 .order_by(StudyTask.published_at, StudyTask.id)
             )
             for _task_id, branch_id_, published, count in rows:
+                if branch_id_ not in self._branches:
+                    continue
                 start, end = queries.bounds(period, self._branches[branch_id_].zone.key)
                 if start <= published < end:
                     by_branch[branch_id_].append(int(count))
@@ -378,7 +391,7 @@ class LedgerBatch:
                     func.count(distinct(VolunteerRecord.member_id)),
                 )
                 .where(
-                    VolunteerRecord.branch_id.in_(self._ids),
+                    self._of_batch(VolunteerRecord.branch_id),
                     VolunteerRecord.service_date >= period.start,
                     VolunteerRecord.service_date < period.end,
                 )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import String, Table, and_, any_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -122,12 +123,19 @@ def existing_keys(session: Session, keys: Sequence[str], chunk: int = 500) -> se
     """Return which of these outbox keys are already taken."""
     found: set[str] = set()
     unique = list(dict.fromkeys(keys))
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # One array parameter instead of hundreds of placeholders to send and parse.
+        wanted = bindparam("keys", type_=ARRAY(String))
+        query = select(_OUTBOX.c.dedup_key).where(_OUTBOX.c.dedup_key == any_(wanted))
+        found.update(connection.execute(query, {"keys": unique}).scalars())
+        return found
     for i in range(0, len(unique), chunk):
         part = unique[i : i + chunk]
         found.update(
-            session.connection()
-            .execute(select(_OUTBOX.c.dedup_key).where(_OUTBOX.c.dedup_key.in_(part)))
-            .scalars()
+            connection.execute(
+                select(_OUTBOX.c.dedup_key).where(_OUTBOX.c.dedup_key.in_(part))
+            ).scalars()
         )
     return found
 
@@ -155,6 +163,8 @@ def enqueue_many(
     took first is skipped by the database, never sent twice.
     """
     connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return _enqueue_many_postgres(session, rows, at)
     dialect_insert: Any = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     statement = (
         dialect_insert(_OUTBOX)
@@ -187,6 +197,42 @@ def enqueue_many(
         # One compiled statement, sent in multi-row batches ("insertmanyvalues").
         queued.update(connection.execute(statement, values).scalars())
     return queued
+
+
+_UNNEST_INSERT = text(
+    """
+    INSERT INTO outbox (dedup_key, platform, chat_external_id, kind, text, mentions, status,
+                        attempts, parts_sent, created_at, not_before, last_error)
+    SELECT k, p, c, kd, t, m, st, 0, 0, :at, :at, e
+    FROM unnest(CAST(:keys AS text[]), CAST(:platforms AS text[]), CAST(:chats AS text[]),
+                CAST(:kinds AS text[]), CAST(:texts AS text[]), CAST(:mentions AS text[]),
+                CAST(:statuses AS text[]), CAST(:errors AS text[]))
+         AS rows(k, p, c, kd, t, m, st, e)
+    ON CONFLICT (dedup_key) DO NOTHING
+    RETURNING dedup_key
+    """
+)
+
+
+def _enqueue_many_postgres(session: Session, rows: Sequence[OutboxRow], at: datetime) -> set[str]:
+    """`enqueue_many` as one statement with array parameters (no per-row placeholders)."""
+    if not rows:
+        return set()
+    result = session.connection().execute(
+        _UNNEST_INSERT,
+        {
+            "at": at.astimezone(UTC),
+            "keys": [r.dedup_key for r in rows],
+            "platforms": [r.platform for r in rows],
+            "chats": [r.chat_external_id for r in rows],
+            "kinds": [r.kind for r in rows],
+            "texts": [r.text for r in rows],
+            "mentions": [json.dumps(list(r.mentions), ensure_ascii=False) for r in rows],
+            "statuses": [r.status for r in rows],
+            "errors": [r.last_error for r in rows],
+        },
+    )
+    return {str(key) for key in result.scalars()}
 
 
 def enqueue(

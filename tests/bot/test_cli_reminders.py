@@ -476,3 +476,36 @@ def test_scheduler_tick_skips_stale_reminders_once(db: Database) -> None:
     assert any("支委会" in text for text in skipped)
     again = Scheduler(db).tick(now)
     assert (again.queued, again.skipped) == (0, 0)
+
+
+def test_plan_generate_starts_from_the_branchs_saved_rules(workdir: Path) -> None:
+    calendar_set(workdir, "--day", "主题党日=每月10日", "--holiday-shift", "before")
+    plan = json.loads(
+        ok(workdir, "plan", "generate", "--branch", BRANCH, "--year", "2026", "--format", "json")
+    )
+    theme = [i for i in plan["items"] if i["kind"] == "主题党日"]
+    assert len(theme) == 12
+    for item in theme:
+        day = date.fromisoformat(item["date"])
+        nominal = date.fromisoformat(item["moved_from"]) if item["moved_from"] else day
+        assert nominal.day == 10
+        assert is_workday(day)
+        assert day <= nominal  # moved before a rest day, as saved
+    # An option given on the command line still wins for this run.
+    again = json.loads(
+        ok(
+            workdir,
+            "plan",
+            "generate",
+            "--branch",
+            BRANCH,
+            "--year",
+            "2026",
+            "--format",
+            "json",
+            "--theme-day",
+            "每月第一个周五",
+        )
+    )
+    fridays = [i for i in again["items"] if i["kind"] == "主题党日" and not i["moved_from"]]
+    assert all(date.fromisoformat(i["date"]).weekday() == 4 for i in fridays)
