@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from scheduler.rules import CalendarSettings
+
 reminders_app = typer.Typer(help="提醒：预览全年推送、手动执行一次调度。", no_args_is_help=True)
 calendar_app = typer.Typer(
     help="支部日历：会议频次、节点日、提醒时间和免打扰设置。", no_args_is_help=True
@@ -108,6 +110,29 @@ def reminders_tick() -> None:
     )
 
 
+def _with_cadence(rules: CalendarSettings, spec: str) -> CalendarSettings:
+    """Apply KEY=monthly|quarterly[:N]|yearly[:M] to one activity; ValueError in Chinese."""
+    from scheduler.rules import Cadence
+
+    key, sep, value = spec.partition("=")
+    frequency, _colon, number = value.strip().partition(":")
+    if not sep or frequency not in ("monthly", "quarterly", "yearly"):
+        raise ValueError(f"“{spec}”应写成 活动=monthly / quarterly[:1-3] / yearly[:1-12]")
+    activity = rules.activity(key.strip())
+    current = activity.cadence
+    if number and not number.isdigit():
+        raise ValueError(f"“{spec}”里冒号后应是数字")
+    months_in_quarter = int(number) if frequency == "quarterly" and number else 2
+    month = int(number) if frequency == "yearly" and number else current.month
+    updated = Cadence(frequency, current.day, months_in_quarter, month)  # type: ignore[arg-type]
+    return replace(
+        rules,
+        activities=tuple(
+            replace(a, cadence=updated) if a.key == activity.key else a for a in rules.activities
+        ),
+    )
+
+
 @calendar_app.command("show")
 def calendar_show(branch: Annotated[str, typer.Option(help="支部名称")]) -> None:
     """显示支部的日历规则和提醒设置。"""
@@ -133,6 +158,13 @@ def calendar_set(
     day: Annotated[
         list[str] | None,
         typer.Option("--day", help="活动=日期规则，如 主题党日=每月10日（可重复）"),
+    ] = None,
+    cadence: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cadence",
+            help="活动=频次：monthly / quarterly[:季度内第几月] / yearly[:月份]，如 党课=monthly",
+        ),
     ] = None,
     disable: Annotated[
         list[str] | None, typer.Option("--disable", help="停用某项活动，如 谈心谈话")
@@ -181,6 +213,8 @@ def calendar_set(
                 if not sep:
                     raise ValueError(f"“{spec}”应写成 活动=日期规则，如 主题党日=每月10日")
                 rules = rules.with_day_rule(key.strip(), parse_day_rule(rule))
+            for spec in cadence or []:
+                rules = _with_cadence(rules, spec)
             for key, on in [(k, False) for k in disable or []] + [(k, True) for k in enable or []]:
                 rules.activity(key)
                 rules = replace(

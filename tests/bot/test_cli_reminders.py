@@ -509,3 +509,20 @@ def test_plan_generate_starts_from_the_branchs_saved_rules(workdir: Path) -> Non
     )
     fridays = [i for i in again["items"] if i["kind"] == "主题党日" and not i["moved_from"]]
     assert all(date.fromisoformat(i["date"]).weekday() == 4 for i in fridays)
+
+
+def test_an_activitys_cadence_can_be_changed(workdir: Path) -> None:
+    calendar_set(workdir, "--cadence", "党课=monthly", "--cadence", "组织生活会=yearly:11")
+    plan = json.loads(
+        ok(workdir, "plan", "generate", "--branch", BRANCH, "--year", "2026", "--format", "json")
+    )
+    lectures = [i for i in plan["items"] if i["kind"] == "党课"]
+    assert len(lectures) == 13  # monthly now, plus the secretary's yearly 党课
+    (life,) = [i for i in plan["items"] if i["kind"] == "组织生活会"]
+    assert date.fromisoformat(life["date"]).month == 11
+    assert "党课：每月" in show(workdir)
+    baseline = show(workdir)
+    assert_clean_error(calendar_set(workdir, "--cadence", "党课=weekly"), "monthly")
+    assert_clean_error(calendar_set(workdir, "--cadence", "无此活动=monthly"), "无此活动")
+    assert_clean_error(calendar_set(workdir, "--cadence", "党课=quarterly:5"), "季度")
+    assert show(workdir) == baseline
