@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 from bot.clock import FixedClock
 from bot.outbox import OutboxSender
 from bot.runtime import Runtime
+from scheduler.reminders import Scheduler
 from storage import messages
 from storage.models import Attendance, InboxEntry, OutboxEntry, VolunteerRecord
 from tests.e2e.conftest import WECOM_AES_KEY, WECOM_TOKEN
@@ -166,3 +168,31 @@ def test_platform_off_answers_404(make_app: MakeApp) -> None:
     _runtime, _app, client = make_app()
     assert client.get("/wecom/callback").status_code == 404
     assert client.post("/dingtalk/callback", content=b"{}").status_code == 404
+
+
+def test_a_due_reminder_reaches_the_group_once_with_its_mentions(
+    make_app: MakeApp, clock: FixedClock
+) -> None:
+    with FakeWeCom("693a91f6-7f0e-4bc4-97a0-0ec2a1fa5aaa") as fake:
+        runtime, app, client = make_app(
+            wecom_token=WECOM_TOKEN, wecom_aes_key=WECOM_AES_KEY, wecom_api_base=fake.base_url
+        )
+        group = WeComGroup(client, clock)
+        group.say("liming", "绑定推送 693a91f6-7f0e-4bc4-97a0-0ec2a1fa5aaa")
+        drain_until_quiet(app.state.sender, clock, rounds=2)
+        fake.reset()
+        # Tuesday 2026-12-01 08:30: the notice of Friday's 主题党日 (first Friday, 12月4日).
+        due = datetime(2026, 12, 1, 8, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+        clock.set(due)
+        for _ in range(3):  # a tick repeated (or run by several processes) queues it once
+            Scheduler(runtime.db).tick(due)
+        drain_until_quiet(app.state.sender, clock, rounds=3)
+        sent = fake.sent("693a91f6-7f0e-4bc4-97a0-0ec2a1fa5aaa")
+        notices = [m for m in sent if "会议预告" in m["text"]["content"]]
+        assert len(notices) == 1
+        text = notices[0]["text"]
+        assert text["content"].startswith("📅 会议预告：12月4日（周五）（3天后）召开主题党日")
+        assert len(text["mentioned_list"]) == 10 and "liming" in text["mentioned_list"]
+        with runtime.db.session() as session:
+            row = session.query(OutboxEntry).filter(OutboxEntry.kind == "reminder.notice").one()
+            assert row.status == "sent"
