@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from storage.models import Branch
+    from storage.periods import Period
 
 PLATFORMS = ("wecom", "dingtalk", "console")
+EXPORT_FORMATS = ("json", "xlsx")
 
 app = typer.Typer(
     help="zhibu 支部助手：党支部群聊台账机器人。",
@@ -311,16 +313,22 @@ def export(
     period: Annotated[
         str, typer.Option(help="2026-11、2026、2026-Q4、this_month …")
     ] = "this_month",
-    fmt: Annotated[str, typer.Option("--format", help="输出格式（目前支持 json）")] = "json",
-    out: Annotated[Path | None, typer.Option(help="输出文件（默认打印到屏幕）")] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="输出格式：json，或 xlsx（可打印的台账，需 --out）")
+    ] = "json",
+    out: Annotated[Path | None, typer.Option(help="输出文件（json 默认打印到屏幕）")] = None,
 ) -> None:
     """导出一个时段的台账。"""
     from bot.runtime import build
     from storage.export import ledger
     from storage.periods import resolve
 
-    if fmt != "json":
-        raise fail(f"暂不支持格式 {fmt}，请用 --format json")
+    if fmt not in EXPORT_FORMATS:
+        raise fail(f"暂不支持格式 {fmt}，可用：{' / '.join(EXPORT_FORMATS)}")
+    if fmt == "xlsx" and out is None:
+        raise fail("导出 xlsx 需要用 --out 指定文件，例如 --out 台账.xlsx")
+    if out is not None and _is_dir(out):
+        raise fail(f"{out} 是一个目录，请给出文件名，例如 {out / ('台账.' + fmt)}")
     runtime = build(settings())
     with runtime.db.session() as session:
         target = require_branch(session, branch)
@@ -332,12 +340,14 @@ def export(
                 f"时段“{period}”无效：可用 2026-11、2026、2026-Q4、this_month、last_month、"
                 "this_quarter、this_year"
             ) from exc
+        if fmt == "xlsx":
+            assert out is not None  # checked above
+            _export_xlsx(session, target, span, out)
+            return
         data = json.dumps(ledger(session, target, span), ensure_ascii=False, indent=2)
     if out is None:
         typer.echo(data)
         return
-    if out.is_dir():
-        raise fail(f"{out} 是一个目录，请给出文件名，例如 {out / '台账.json'}")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target and rename, so a failed export never leaves a half file.
@@ -349,6 +359,31 @@ def export(
     except OSError as exc:
         raise fail(f"无法写入 {out}：{exc.strerror or exc}") from exc
     typer.echo(f"已导出 {target.name} {span.label} 台账到 {out}", err=True)
+
+
+def _is_dir(path: Path) -> bool:
+    """True for an existing directory; a path the system rejects fails later, when written."""
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. a name too long, which pathlib does not swallow
+        return False
+
+
+def _export_xlsx(session: Session, target: Branch, span: Period, out: Path) -> None:
+    """Write the print-ready workbook, reporting each sheet on stderr."""
+    from storage.ledger_xlsx import write_ledger_xlsx
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        summary = write_ledger_xlsx(
+            session, target, span, out, progress=lambda name: typer.echo(f"写入 {name} …", err=True)
+        )
+    except OSError as exc:
+        raise fail(f"无法写入 {out}：{exc.strerror or exc}") from exc
+    typer.echo(
+        f"已导出 {target.name} {span.label} 台账到 {out}（{len(summary.sheets)} 个工作表）",
+        err=True,
+    )
 
 
 _register_outbox()
