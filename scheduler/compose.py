@@ -14,8 +14,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol
 
+from handlers.parsing.model import MEETING_KINDS
 from scheduler.branch_config import BranchCalendar
-from scheduler.dues import MEETING_KINDS, Due, frequency_of, period_of, planned_in
+from scheduler.dues import Due, frequency_of, period_of, planned_in
 from scheduler.plan import PlanItem
 from storage.periods import Period
 

@@ -30,21 +30,12 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from handlers.parsing.model import MEETING_KINDS  # the kinds the ledger records
 from scheduler.branch_config import BranchCalendar
 from scheduler.plan import NODE_DAY, PlanItem, prepare_day
 from scheduler.push import Placement
 from storage.periods import Period, resolve
 
-# Meeting kinds the ledger records (a plan item of these kinds is ✓ when a sitting matches).
-MEETING_KINDS: tuple[str, ...] = (
-    "支部党员大会",
-    "支部委员会",
-    "党小组会",
-    "党课",
-    "主题党日",
-    "组织生活会",
-    "民主评议党员",
-)
 GROUP_KIND = "党小组会"
 PARTY_FEE = "党费"
 TALKS = "谈心谈话"
