@@ -23,7 +23,6 @@ days by `PushSettings.place`, "before" for advance notices, "after" for follow-u
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -327,8 +326,3 @@ def _progress(
 def planned_in(items: Iterable[PlanItem], period: Period) -> list[PlanItem]:
     """The plan's meeting items that fall in a period."""
     return [i for i in items if i.kind in MEETING_KINDS and period.contains(i.date)]
-
-
-def local_date(moment: datetime, zone: ZoneInfo) -> dt.date:
-    """The local calendar date of an aware moment."""
-    return moment.astimezone(zone).date()

@@ -29,7 +29,7 @@ from scheduler.compose import Draft, compose
 from scheduler.dues import MAX_GRACE, Due, StudyDeadline, calendar_dues
 from scheduler.ledger_view import LedgerBatch, PlanStore, branch_ledger, generated
 from scheduler.plan import PlanItem
-from storage import messages, roster
+from storage import messages
 from storage.db import Database
 from storage.models import Branch, Chat, Member, MemberIdentity, StudyTask
 
@@ -178,11 +178,6 @@ def tick_dues(view: BranchCalendarView, start: datetime, end: datetime) -> list[
     span_end = datetime.combine(day + timedelta(days=1), time(0), view.zone)
     found = calendar_dues(view.config, view.zone, view.items, view.deadlines, span_start, span_end)
     return [d for d in found if start <= d.at < end]
-
-
-def _mentions(session: Session, member_ids: Sequence[int], platform: str) -> tuple[str, ...]:
-    ids = roster.identities_for(session, list(member_ids), platform)
-    return tuple(ids[m] for m in member_ids if m in ids)
 
 
 def preview(

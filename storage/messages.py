@@ -30,13 +30,6 @@ def find_inbox(session: Session, platform: str, message_id: str) -> InboxEntry |
     )
 
 
-def add_inbox(session: Session, entry: InboxEntry) -> InboxEntry:
-    """Insert an inbox entry; the unique constraint rejects a second copy of a message."""
-    session.add(entry)
-    session.flush()
-    return entry
-
-
 _INBOX: Table = InboxEntry.__table__  # type: ignore[assignment]
 _OUTBOX: Table = OutboxEntry.__table__  # type: ignore[assignment]
 _INSERT_INBOX = insert(_INBOX).returning(_INBOX.c.id)

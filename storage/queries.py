@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -50,21 +50,29 @@ def members_by_id(session: Session, branch_id: int) -> dict[int, Member]:
     return {m.id: m for m in session.scalars(select(Member).where(Member.branch_id == branch_id))}
 
 
-def meetings_in(session: Session, branch: Branch, period: Period) -> list[MeetingView]:
-    """Return the branch's meetings started in the period with their attendance."""
+def _meetings(
+    session: Session, branch: Branch, period: Period, *also: ColumnElement[bool]
+) -> list[Meeting]:
+    """The branch's meetings started in the period (and matching `also`), kinds loaded."""
     start, end = bounds(period, branch.timezone)
-    meetings = list(
+    return list(
         session.scalars(
             select(Meeting)
             .where(
                 Meeting.branch_id == branch.id,
                 Meeting.started_at >= start,
                 Meeting.started_at < end,
+                *also,
             )
             .options(selectinload(Meeting.kind_rows))
             .order_by(Meeting.started_at, Meeting.id)
         )
     )
+
+
+def meetings_in(session: Session, branch: Branch, period: Period) -> list[MeetingView]:
+    """Return the branch's meetings started in the period with their attendance."""
+    meetings = _meetings(session, branch, period)
     ids = [m.id for m in meetings]
     expected: dict[int, list[int]] = defaultdict(list)
     current: dict[int, dict[int, Attendance]] = defaultdict(dict)
@@ -102,23 +110,12 @@ def member_meetings_in(
     The same answer as `meetings_in(...)[i].status_by_member[member_id]`, without loading
     everybody else's attendance.
     """
-    start, end = bounds(period, branch.timezone)
     expected = select(MeetingAttendee.meeting_id).where(MeetingAttendee.member_id == member_id)
     recorded = select(Attendance.meeting_id).where(
         Attendance.member_id == member_id, Attendance.superseded_at.is_(None)
     )
-    meetings = list(
-        session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.branch_id == branch.id,
-                Meeting.started_at >= start,
-                Meeting.started_at < end,
-                or_(Meeting.id.in_(expected), Meeting.id.in_(recorded)),
-            )
-            .options(selectinload(Meeting.kind_rows))
-            .order_by(Meeting.started_at, Meeting.id)
-        )
+    meetings = _meetings(
+        session, branch, period, or_(Meeting.id.in_(expected), Meeting.id.in_(recorded))
     )
     if not meetings:
         return []
