@@ -7,9 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry
+from storage.rawsql import Prepared
+
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+_INSERT = Prepared(
+    insert(_AUDIT),
+    (
+        "branch_id",
+        "actor_member_id",
+        "actor",
+        "action",
+        "entity",
+        "entity_id",
+        "detail",
+        "at",
+        "source_inbox_id",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -31,9 +49,10 @@ def record(
     entity: str,
     entity_id: int | None = None,
     **detail: Any,
-) -> AuditEntry:
-    """Append one audit entry for a change made by `actor`."""
-    entry = AuditEntry(
+) -> None:
+    """Append one audit entry for a change made by `actor` (written at once, in its transaction)."""
+    _INSERT.execute(
+        session,
         branch_id=branch_id,
         actor_member_id=actor.member_id,
         actor=actor.name,
@@ -44,5 +63,3 @@ def record(
         at=actor.at,
         source_inbox_id=actor.inbox_id,
     )
-    session.add(entry)
-    return entry

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
+from storage.rawsql import Prepared
 
 OUTBOX_PENDING = "pending"
 OUTBOX_SENT = "sent"
@@ -32,8 +33,48 @@ def find_inbox(session: Session, platform: str, message_id: str) -> InboxEntry |
 
 _INBOX: Table = InboxEntry.__table__  # type: ignore[assignment]
 _OUTBOX: Table = OutboxEntry.__table__  # type: ignore[assignment]
-_INSERT_INBOX = insert(_INBOX).returning(_INBOX.c.id)
-_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
+_INBOX_COLUMNS = (
+    "platform",
+    "message_id",
+    "chat_external_id",
+    "sender_external_id",
+    "sender_name",
+    "text",
+    "sent_at",
+    "received_at",
+    "intent",
+    "reply_text",
+    "member_id",
+)
+_OUTBOX_COLUMNS = (
+    "dedup_key",
+    "platform",
+    "chat_external_id",
+    "kind",
+    "text",
+    "mentions",
+    "card",
+    "status",
+    "attempts",
+    "parts_sent",
+    "lease_until",
+    "created_at",
+    "not_before",
+    "sent_at",
+    "last_error",
+    "in_reply_to",
+)
+_INSERT_INBOX = Prepared(insert(_INBOX).returning(_INBOX.c.id), _INBOX_COLUMNS)
+_SETTLE_INBOX = Prepared(
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("inbox_id"))
+    .values(
+        intent=bindparam("intent"),
+        member_id=bindparam("member_id"),
+        reply_text=bindparam("reply_text"),
+    )
+)
+_INSERT_OUTBOX = Prepared(insert(_OUTBOX).returning(_OUTBOX.c.id), _OUTBOX_COLUMNS)
 
 
 def insert_inbox(
@@ -51,30 +92,30 @@ def insert_inbox(
     reply_text: str | None = None,
 ) -> int:
     """Insert an inbox row on the hot path (no ORM object); the unique key rejects repeats."""
-    values = {
-        "platform": platform,
-        "message_id": message_id,
-        "chat_external_id": chat_external_id,
-        "sender_external_id": sender_external_id,
-        "sender_name": sender_name,
-        "text": text,
-        "sent_at": sent_at,
-        "received_at": received_at,
-        "intent": intent,
-        "reply_text": reply_text,
-        "member_id": None,
-    }
-    return int(session.connection().execute(_INSERT_INBOX, values).scalar_one())
+    return int(
+        _INSERT_INBOX.scalar(
+            session,
+            platform=platform,
+            message_id=message_id,
+            chat_external_id=chat_external_id,
+            sender_external_id=sender_external_id,
+            sender_name=sender_name,
+            text=text,
+            sent_at=sent_at,
+            received_at=received_at,
+            intent=intent,
+            reply_text=reply_text,
+            member_id=None,
+        )
+    )
 
 
 def settle_inbox(
     session: Session, inbox_id: int, *, intent: str, member_id: int | None, reply_text: str
 ) -> None:
     """Record how an inbox row was understood and answered."""
-    session.connection().execute(
-        update(_INBOX)
-        .where(_INBOX.c.id == inbox_id)
-        .values(intent=intent, member_id=member_id, reply_text=reply_text)
+    _SETTLE_INBOX.execute(
+        session, inbox_id=inbox_id, intent=intent, member_id=member_id, reply_text=reply_text
     )
 
 
@@ -91,25 +132,27 @@ def enqueue_reply(
     card: str | None = None,
 ) -> int:
     """Queue the answer to a new inbox row (its key cannot exist yet); return the row id."""
-    values = {
-        "dedup_key": f"reply:{inbox_id}",
-        "platform": platform,
-        "chat_external_id": chat_external_id,
-        "kind": "reply",
-        "text": text,
-        "mentions": json.dumps(list(mentions), ensure_ascii=False),
-        "card": card,
-        "status": OUTBOX_PENDING,
-        "attempts": 0,
-        "parts_sent": 0,
-        "lease_until": None,
-        "created_at": at,
-        "not_before": not_before,
-        "sent_at": None,
-        "last_error": None,
-        "in_reply_to": inbox_id,
-    }
-    return int(session.connection().execute(_INSERT_OUTBOX, values).scalar_one())
+    return int(
+        _INSERT_OUTBOX.scalar(
+            session,
+            dedup_key=f"reply:{inbox_id}",
+            platform=platform,
+            chat_external_id=chat_external_id,
+            kind="reply",
+            text=text,
+            mentions=json.dumps(list(mentions), ensure_ascii=False),
+            card=card,
+            status=OUTBOX_PENDING,
+            attempts=0,
+            parts_sent=0,
+            lease_until=None,
+            created_at=at,
+            not_before=not_before,
+            sent_at=None,
+            last_error=None,
+            in_reply_to=inbox_id,
+        )
+    )
 
 
 def existing_keys(session: Session, keys: Sequence[str], chunk: int = 500) -> set[str]:
@@ -145,6 +188,7 @@ class OutboxRow:
     mentions: tuple[str, ...] = ()
     status: str = OUTBOX_PENDING
     last_error: str | None = None
+    attachment: str | None = None  # JSON recipe of a file or image to send with the text
 
 
 def enqueue_many(
@@ -175,6 +219,7 @@ def enqueue_many(
                 "text": row.text,
                 "mentions": json.dumps(list(row.mentions), ensure_ascii=False),
                 "card": None,
+                "attachment": row.attachment,
                 "status": row.status,
                 "attempts": 0,
                 "parts_sent": 0,
@@ -195,12 +240,12 @@ def enqueue_many(
 _UNNEST_INSERT = text(
     """
     INSERT INTO outbox (dedup_key, platform, chat_external_id, kind, text, mentions, status,
-                        attempts, parts_sent, created_at, not_before, last_error)
-    SELECT k, p, c, kd, t, m, st, 0, 0, :at, :at, e
+                        attempts, parts_sent, created_at, not_before, last_error, attachment)
+    SELECT k, p, c, kd, t, m, st, 0, 0, :at, :at, e, a
     FROM unnest(CAST(:keys AS text[]), CAST(:platforms AS text[]), CAST(:chats AS text[]),
                 CAST(:kinds AS text[]), CAST(:texts AS text[]), CAST(:mentions AS text[]),
-                CAST(:statuses AS text[]), CAST(:errors AS text[]))
-         AS rows(k, p, c, kd, t, m, st, e)
+                CAST(:statuses AS text[]), CAST(:errors AS text[]), CAST(:attachments AS text[]))
+         AS rows(k, p, c, kd, t, m, st, e, a)
     ON CONFLICT (dedup_key) DO NOTHING
     RETURNING dedup_key
     """
@@ -223,6 +268,7 @@ def _enqueue_many_postgres(session: Session, rows: Sequence[OutboxRow], at: date
             "mentions": [json.dumps(list(r.mentions), ensure_ascii=False) for r in rows],
             "statuses": [r.status for r in rows],
             "errors": [r.last_error for r in rows],
+            "attachments": [r.attachment for r in rows],
         },
     )
     return {str(key) for key in result.scalars()}
@@ -296,6 +342,38 @@ def card_of(row: OutboxEntry) -> dict[str, object] | None:
         return None
     value = json.loads(row.card)
     return value if isinstance(value, dict) else None
+
+
+def attachment_of(row: OutboxEntry) -> dict[str, object] | None:
+    """Return the attachment recipe an outbox row carries (JSON object), or None."""
+    if not row.attachment:
+        return None
+    value = json.loads(row.attachment)
+    return value if isinstance(value, dict) else None
+
+
+def enqueue_attachment(
+    session: Session,
+    *,
+    dedup_key: str,
+    platform: str,
+    chat_external_id: str,
+    kind: str,
+    text: str,
+    attachment: dict[str, object],
+    at: datetime,
+) -> bool:
+    """Queue a file or image to send (built by the sender from `attachment`); False if the key
+    was already taken, so a repeated request queues nothing."""
+    row = OutboxRow(
+        dedup_key=dedup_key,
+        platform=platform,
+        chat_external_id=chat_external_id,
+        kind=kind,
+        text=text,
+        attachment=json.dumps(attachment, ensure_ascii=False, sort_keys=True),
+    )
+    return dedup_key in enqueue_many(session, [row], at=at)
 
 
 def mentions_of(row: OutboxEntry) -> list[str]:
