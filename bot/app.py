@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.attachments import AttachmentBuilder
+from bot.files import build_signer, ledger_route
 from bot.inbox import DispatchInbox
 from bot.outbox import OutboxSender
 from bot.platforms import build_platforms
@@ -46,13 +48,30 @@ def create_app(
     wake = asyncio.Event()
     inbox = DispatchInbox(runtime.dispatcher, runtime.db, runtime.clock, on_queued=wake.set)
     platforms = build_platforms(runtime.settings, inbox, runtime.clock.now, runtime.redis)
-    sender = OutboxSender(runtime.db, platforms.senders, RateLimiter(runtime.redis), runtime.clock)
+    signer = build_signer(runtime.settings, runtime.db, runtime.clock)
+    attachments = AttachmentBuilder(
+        runtime.db,
+        runtime.clock.now,
+        link=lambda branch_id, period: signer.url(branch_id, period, runtime.clock.now()),
+        link_ttl_hours=runtime.settings.link_ttl_hours,
+    )
+    sender = OutboxSender(
+        runtime.db,
+        platforms.senders,
+        RateLimiter(runtime.redis),
+        runtime.clock,
+        attachments=attachments,
+    )
     sender.wake = wake
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         for mode in platforms.modes:
             log.info("platform on: %s", mode)
+        if signer.public_url:
+            log.info("ledger download links under %s/files/ledger/", signer.public_url)
+        else:
+            log.info("ledger download links off (set ZHIBU_PUBLIC_URL)")
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop)) if run_sender else None
         ticking = None
@@ -85,11 +104,16 @@ def create_app(
                         log.debug("sender %s: client already closed", platform_sender.name)
 
     app = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *platforms.routes],
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            ledger_route(signer, attachments, runtime.clock),
+            *platforms.routes,
+        ],
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.sender = sender
+    app.state.links = signer
     app.state.inbox = inbox
     app.state.platforms = platforms
     return app

@@ -59,6 +59,18 @@ def _register_plan() -> None:
     app.add_typer(plan_app, name="plan")
 
 
+def _register_report() -> None:
+    from bot.cli_report import report
+
+    app.command("report")(report)
+
+
+def _register_points() -> None:
+    from bot.cli_points import points_app
+
+    app.add_typer(points_app, name="points")
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print a clear error to stderr and return the Exit to raise."""
     typer.echo(f"错误：{message}", err=True)
@@ -309,7 +321,7 @@ def chat_bind(
 
 @app.command()
 def export(
-    branch: Annotated[str, typer.Option(help="支部名称")],
+    branch: Annotated[str | None, typer.Option(help="支部名称")] = None,
     period: Annotated[
         str, typer.Option(help="2026-11、2026、2026-Q4、this_month …")
     ] = "this_month",
@@ -317,8 +329,11 @@ def export(
         str, typer.Option("--format", help="输出格式：json，或 xlsx（可打印的台账，需 --out）")
     ] = "json",
     out: Annotated[Path | None, typer.Option(help="输出文件（json 默认打印到屏幕）")] = None,
+    org: Annotated[
+        str | None, typer.Option("--org", help="机关工委/组织名称：其全部支部的台账（仅 xlsx）")
+    ] = None,
 ) -> None:
-    """导出一个时段的台账。"""
+    """导出一个时段的台账（一个支部，或用 --org 导出一个组织的全部支部）。"""
     from bot.runtime import build
     from storage.export import ledger
     from storage.periods import resolve
@@ -329,8 +344,20 @@ def export(
         raise fail("导出 xlsx 需要用 --out 指定文件，例如 --out 台账.xlsx")
     if out is not None and _is_dir(out):
         raise fail(f"{out} 是一个目录，请给出文件名，例如 {out / ('台账.' + fmt)}")
+    if (branch is None) == (org is None):
+        raise fail("请用 --branch 指定一个支部，或用 --org 指定一个组织，二者只能选一")
+    if org is not None and fmt != "xlsx":
+        raise fail("--org 导出整个组织的台账只支持 --format xlsx（需 --out）")
     runtime = build(settings())
     with runtime.db.session() as session:
+        if org is not None:
+            from bot.cli_report import export_org
+
+            assert out is not None  # xlsx needs --out, checked above
+            today = runtime.clock.now().astimezone(ZoneInfo(runtime.settings.tz)).date()
+            export_org(session, org, period, today, out)
+            return
+        assert branch is not None  # exactly one of --branch and --org
         target = require_branch(session, branch)
         today = runtime.clock.now().astimezone(ZoneInfo(target.timezone)).date()
         try:
@@ -371,12 +398,19 @@ def _is_dir(path: Path) -> bool:
 
 def _export_xlsx(session: Session, target: Branch, span: Period, out: Path) -> None:
     """Write the print-ready workbook, reporting each sheet on stderr."""
-    from storage.ledger_xlsx import write_ledger_xlsx
+    from bot.clock import SystemClock
+    from handlers.plan_ledger import write_branch_ledger
 
+    today = SystemClock().now().astimezone(ZoneInfo(target.timezone)).date()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        summary = write_ledger_xlsx(
-            session, target, span, out, progress=lambda name: typer.echo(f"写入 {name} …", err=True)
+        summary = write_branch_ledger(
+            session,
+            target,
+            span,
+            out,
+            today,
+            progress=lambda name: typer.echo(f"写入 {name} …", err=True),
         )
     except OSError as exc:
         raise fail(f"无法写入 {out}：{exc.strerror or exc}") from exc
@@ -388,6 +422,8 @@ def _export_xlsx(session: Session, target: Branch, span: Period, out: Path) -> N
 
 _register_outbox()
 _register_plan()
+_register_points()
+_register_report()
 _register_reminders()
 
 

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     dingtalk_stream: bool = False
     dingtalk_api_base: str = "https://api.dingtalk.com"
     dingtalk_oapi_base: str = "https://oapi.dingtalk.com"
+    # Signed download links for exported ledgers (`GET /files/ledger/<token>` on `zhibu serve`).
+    public_url: str | None = None  # e.g. https://zhibu.example.org; unset: no links
+    link_secret: SecretStr | None = None  # unset: generated once and kept in the database
+    link_ttl_hours: int = Field(default=24, ge=1, le=24 * 31)
 
     @property
     def wecom_callback_on(self) -> bool:
@@ -66,14 +70,24 @@ class Settings(BaseSettings):
         return level
 
     @field_validator(
-        "redis_url", "wecom_bot_id", "dingtalk_app_key", "dingtalk_robot_code", mode="before"
+        "redis_url",
+        "wecom_bot_id",
+        "dingtalk_app_key",
+        "dingtalk_robot_code",
+        "public_url",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
 
     @field_validator(
-        "wecom_token", "wecom_aes_key", "wecom_bot_secret", "dingtalk_app_secret", mode="before"
+        "wecom_token",
+        "wecom_aes_key",
+        "wecom_bot_secret",
+        "dingtalk_app_secret",
+        "link_secret",
+        mode="before",
     )
     @classmethod
     def _blank_secret_is_unset(cls, value: object) -> object:
@@ -84,6 +98,15 @@ class Settings(BaseSettings):
     def _http_base(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"应为 http(s) 地址：{value}")
+        return value.rstrip("/")
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_base(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"ZHIBU_PUBLIC_URL 应为 http(s) 地址：{value}")
         return value.rstrip("/")
 
 

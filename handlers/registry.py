@@ -10,11 +10,13 @@ from bot.message import Reply
 from handlers import (
     checkin,
     corrections,
+    export,
     help,
     leave,
     meetings,
     missing,
     plan,
+    points,
     reports,
     roster,
     study,
@@ -50,12 +52,15 @@ ROUTES = MappingProxyType(
         Intent.PUBLISH_STUDY: Route(study.handle_publish, secretary_only=True, writes=True),
         Intent.MISSING: Route(missing.handle, secretary_only=True),
         Intent.STATS: Route(reports.handle_stats, secretary_only=True),
-        Intent.EXPORT: Route(reports.handle_export, secretary_only=True),
+        Intent.EXPORT: Route(export.handle_export, secretary_only=True, writes=True),
         Intent.CORRECTION: Route(corrections.handle, secretary_only=True, writes=True),
         Intent.BIND: Route(roster.handle_bind, secretary_only=True, writes=True),
         Intent.BIND_PUSH: Route(roster.handle_bind_push, secretary_only=True, writes=True),
         Intent.ADD_MEMBER: Route(roster.handle_add_member, secretary_only=True, writes=True),
         Intent.SET_ROLE: Route(roster.handle_set_role, secretary_only=True, writes=True),
+        Intent.POINTS: Route(points.handle_mine),
+        Intent.POINTS_RANK: Route(points.handle_rank, secretary_only=True),
+        Intent.POINTS_ADJUST: Route(points.handle_adjust, secretary_only=True, writes=True),
     }
 )
 
@@ -73,4 +78,6 @@ INTENT_NAMES = {
     Intent.BIND_PUSH: "设置消息推送",
     Intent.ADD_MEMBER: "添加成员",
     Intent.SET_ROLE: "设置管理员",
+    Intent.POINTS_RANK: "积分排名",
+    Intent.POINTS_ADJUST: "积分调整",
 }

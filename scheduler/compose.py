@@ -18,7 +18,8 @@ from handlers.parsing.model import MEETING_KINDS
 from scheduler.branch_config import BranchCalendar
 from scheduler.dues import Due, frequency_of, period_of, planned_in
 from scheduler.plan import PlanItem
-from storage.periods import Period
+from storage.attachments import chart_recipe, percent
+from storage.periods import Period, resolve
 
 WEEKDAYS = "一二三四五六日"
 COMMITTEE_KIND = "支部委员会"
@@ -96,10 +97,11 @@ class Ledger(Protocol):
 
 @dataclass(frozen=True)
 class Draft:
-    """A reminder's text and whom it @-mentions."""
+    """A reminder's text, whom it @-mentions, and an attachment recipe (a chart) if any."""
 
     text: str
     mention_member_ids: tuple[int, ...] = ()
+    attachment: dict[str, object] | None = None
 
 
 def _day(value: date) -> str:
@@ -297,6 +299,28 @@ def _rate(done: int, total: int) -> str:
     return f"{done * 100 / total:.0f}%" if total else "—"
 
 
+def year_to_date(period: Period, ledger: Ledger) -> dict[str, object] | None:
+    """A chart recipe: attendance and study completion for each month of the period's year up
+    to its end. The outbox row carries these few numbers, not the PNG: drawing takes
+    milliseconds at send time, keeps rows small, and the image matches the text exactly.
+    None when the period spans two years or there is nothing to draw."""
+    last = period.end - timedelta(days=1)
+    if last.year != period.start.year:
+        return None
+    months = list(range(1, last.month + 1))
+    attendance: list[int | None] = []
+    study: list[int | None] = []
+    for month in months:
+        facts = ledger.summary(resolve(f"{last.year:04d}-{month:02d}", last))
+        came = sum(c for c, _ in facts.attendance.values())
+        expected = sum(e for _, e in facts.attendance.values())
+        attendance.append(percent(came, expected))
+        study.append(percent(facts.study_done, facts.study_expected))
+    if all(v is None for v in attendance + study):
+        return None
+    return chart_recipe(last.year, months, attendance, study).as_dict()
+
+
 def _summary(due: Due, config: BranchCalendar, ledger: Ledger) -> Draft:
     period = due.period
     assert period is not None
@@ -322,4 +346,11 @@ def _summary(due: Due, config: BranchCalendar, ledger: Ledger) -> Draft:
     if facts.makeups:
         owed = [f"{name}（{label}）" for name, label in facts.makeups]
         lines.append(f"待补课：{_names(owed)}")
-    return Draft("\n".join(lines))
+    chart = year_to_date(period, ledger)
+    if chart is not None:
+        last = period.end - timedelta(days=1)
+        lines.append(
+            f"📈 附图（平台支持图片时）：{last.year}年1–{last.month}月，"
+            "蓝柱为会议出勤率，橙线为学习完成率"
+        )
+    return Draft("\n".join(lines), attachment=chart)

@@ -13,6 +13,7 @@ After downtime a tick looks back `MAX_GRACE`: a reminder still within its grace 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
@@ -293,6 +294,11 @@ class Scheduler:
                             idents[(platform, m)]
                             for m in draft.mention_member_ids
                             if (platform, m) in idents
+                        ),
+                        attachment=(
+                            json.dumps(draft.attachment, ensure_ascii=False, sort_keys=True)
+                            if draft.attachment
+                            else None
                         ),
                         status=STATUS_SKIPPED if stale else messages.OUTBOX_PENDING,
                         last_error=(

@@ -1,8 +1,9 @@
 """The formatted 台账: a print-ready Excel workbook of a branch's ledger for one period.
 
 Sheets: 三会一课记录 (one row per meeting per kind; 主题党日 rows go to their own sheet), 主题党日,
-学习记录, 志愿服务, 请假记录, 补课记录, then 一人一张清单: one sheet per active member, named after
-the member. Every sheet is A4 with its first row repeated on each printed page and frozen on
+学习记录, 志愿服务, 请假记录, 补课记录, 年度计划完成情况 (each plan item ✓/✗ with the meeting that
+satisfied it, as the caller computed them: storage knows no plan rules), then 一人一张清单: one
+sheet per active member, named after the member, with the member's points and their grounds. Every sheet is A4 with its first row repeated on each printed page and frozen on
 screen. The workbook is streamed (openpyxl write-only mode) to a temporary file beside the
 target and renamed into place, so a failed export leaves no partial file.
 """
@@ -17,7 +18,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import cast
@@ -33,7 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage import queries
+from storage import points, queries
 from storage.models import (
     ATTEND_ABSENT,
     ATTEND_LATE,
@@ -57,6 +58,7 @@ SHEET_STUDY = "学习记录"
 SHEET_VOLUNTEER = "志愿服务"
 SHEET_LEAVE = "请假记录"
 SHEET_MAKEUP = "补课记录"
+SHEET_PLAN = "年度计划完成情况"
 FIXED_SHEETS = (
     SHEET_MEETINGS,
     SHEET_PARTY_DAY,
@@ -64,6 +66,7 @@ FIXED_SHEETS = (
     SHEET_VOLUNTEER,
     SHEET_LEAVE,
     SHEET_MAKEUP,
+    SHEET_PLAN,
 )
 PARTY_DAY_KIND = "主题党日"
 
@@ -95,6 +98,8 @@ STUDY_COLUMNS = (
 VOLUNTEER_COLUMNS = ("姓名", "日期", "时长（小时）", "内容", "登记方式")
 LEAVE_COLUMNS = ("姓名", "申请时间", "事由", "对应会议")
 MAKEUP_COLUMNS = ("姓名", "会议", "状态", "完成时间")
+PLAN_COLUMNS = ("计划日期", "类型", "事项", "党小组", "完成", "完成会议", "说明")
+PLAN_DONE, PLAN_MISSED, PLAN_INFO = "✓", "✗", "—"
 
 MAKEUP_OWED = "待补"
 MAKEUP_DONE = "已补"
@@ -147,6 +152,22 @@ class WorkbookSummary:
         return next(s.rows for s in self.sheets if s.name == name)
 
 
+@dataclass(frozen=True)
+class PlanStatus:
+    """One plan item of the period and whether a recorded meeting satisfied it.
+
+    `done` is None for items that are reminders rather than meetings (node days, 党费, 谈心谈话).
+    """
+
+    date: date
+    kind: str
+    title: str
+    group: str | None
+    done: bool | None
+    meeting: str = ""
+    note: str = ""
+
+
 @dataclass
 class _MemberTally:
     """Everything one member's sheet shows, summed while the shared sheets are built."""
@@ -196,9 +217,18 @@ def write_ledger_xlsx(
     period: Period,
     path: Path,
     progress: Progress | None = None,
+    *,
+    plan: Sequence[PlanStatus] | None = None,
+    today: date | None = None,
 ) -> WorkbookSummary:
-    """Write the branch's ledger of the period as a print-ready workbook at `path`, atomically."""
+    """Write the branch's ledger of the period as a print-ready workbook at `path`, atomically.
+
+    `plan` fills the 年度计划完成情况 sheet (left with its header only when not given); `today`
+    picks the points rules in force (default: the current date in the branch's zone).
+    """
     writer = _LedgerWriter(session, branch, period, progress or (lambda _name: None))
+    writer.plan = list(plan or [])
+    writer.today = today or datetime.now(UTC).astimezone(ZoneInfo(branch.timezone)).date()
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
     book = Workbook(write_only=True)
@@ -227,6 +257,9 @@ class _LedgerWriter:
         self.tally: dict[int, _MemberTally] = defaultdict(_MemberTally)
         self.taken: set[str] = set()
         self.labels: dict[int, str] = {}
+        self.plan: list[PlanStatus] = []
+        self.today: date = period.start
+        self.points: points.BranchPoints | None = None
 
     def write(self, book: Workbook) -> list[SheetSummary]:
         """Write every sheet into the (write-only) workbook."""
@@ -258,7 +291,13 @@ class _LedgerWriter:
             self._table(book, SHEET_VOLUNTEER, VOLUNTEER_COLUMNS, self._volunteer_rows()),
             self._table(book, SHEET_LEAVE, LEAVE_COLUMNS, self._leave_rows()),
             self._table(book, SHEET_MAKEUP, MAKEUP_COLUMNS, self._makeup_rows(makeups)),
+            self._table(book, SHEET_PLAN, PLAN_COLUMNS, self._plan_rows()),
         ]
+        if self.period.start.year == (self.period.end - timedelta(days=1)).year:
+            # One calendar year (points reset every year): every member's points in one go.
+            self.points = points.branch_points(
+                self.session, self.branch, self.period, today=self.today
+            )
         for member in self.roster:
             sheets.append(self._member_sheet(book, member))
         return sheets
@@ -440,6 +479,20 @@ class _LedgerWriter:
             for item in items
         ]
 
+    def _plan_rows(self) -> list[list[Value]]:
+        return [
+            [
+                chinese_date(item.date),
+                item.kind,
+                item.title,
+                item.group or "",
+                PLAN_INFO if item.done is None else PLAN_DONE if item.done else PLAN_MISSED,
+                item.meeting,
+                item.note,
+            ]
+            for item in self.plan
+        ]
+
     # Member sheets ---------------------------------------------------------------------------
 
     def _member_sheet(self, book: Workbook, member: Member) -> SheetSummary:
@@ -496,6 +549,10 @@ class _LedgerWriter:
                 _JOIN.join(tally.makeup_owed),
             ]
         )
+        mine = self.points.of(member.id) if self.points is not None else None
+        if mine is not None:
+            add([])
+            rows.extend(self._points_rows(mine))
 
         self.progress(title)
         header = [f"{member.name} 一人一张清单（{self.branch.name} {self.period.label}）"]
@@ -513,6 +570,33 @@ class _LedgerWriter:
         for values, is_header in rows:
             sheet.append([self._cell(sheet, v, header=is_header) for v in values])
         return SheetSummary(title, len(rows))
+
+    def _points_rows(self, mine: points.MemberPoints) -> list[tuple[list[Value], bool]]:
+        """积分: the total, then the grounds with one line per item (dates joined), so that a
+        year of records still fits the one page. Rows as (values, styled as a header)."""
+        assert self.points is not None
+        label = self.points.rules.label
+        rows: list[tuple[list[Value], bool]] = []
+        if self.points.whole_year:
+            rows.append((["积分", "基础分", "得分", "总分", "规则", ""], True))
+            earned = mine.total - mine.base
+            rows.append(
+                (["", _points(mine.base), _points(earned), _points(mine.total), label], False)
+            )
+        else:
+            rows.append((["积分", "本期得分（不含基础分）", "", "", "规则", ""], True))
+            rows.append((["", _points(mine.total), "", "", label], False))
+        rows.append((["积分依据", "类别", "事项", "次数", "分值", "日期"], True))
+        grouped: dict[tuple[str, str], list[points.Ground]] = defaultdict(list)
+        for ground in mine.grounds:
+            grouped[(ground.category, ground.item)].append(ground)
+        for (_category, item), grounds in grouped.items():
+            total = sum((g.points for g in grounds), Decimal(0))
+            days = _JOIN.join(f"{g.date.month}月{g.date.day}日" for g in grounds)
+            rows.append(
+                (["", grounds[0].category_label, item, len(grounds), _points(total), days], False)
+            )
+        return rows
 
     # Writing ---------------------------------------------------------------------------------
 
@@ -607,6 +691,11 @@ def _makeup_state(item: MakeupItem) -> str:
     if item.cancelled_at is not None:
         return MAKEUP_CANCELLED
     return MAKEUP_DONE if item.done_at is not None else MAKEUP_OWED
+
+
+def _points(value: Decimal) -> int | float:
+    """Points as a number cell: whole points as int, else float."""
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _hours(value: Decimal) -> int | float:

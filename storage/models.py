@@ -162,6 +162,8 @@ class OutboxEntry(Base):
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of platform user ids
     card: Mapped[str | None] = mapped_column(Text)  # JSON of an interactive card, if any
+    # JSON of what to attach (a ledger workbook, a chart): a recipe built at send time, not bytes.
+    attachment: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Parts of a split message already delivered; a retry resumes after them.
@@ -173,6 +175,16 @@ class OutboxEntry(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     in_reply_to: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
+
+
+class AppSecret(Base):
+    """A generated secret shared by every instance (e.g. the key that signs download links)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Meeting(Base):
@@ -397,3 +409,34 @@ class PlanEntry(Base):
     moved_from: Mapped[_Date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)
+
+
+class PointsRuleVersion(Base):
+    """One stored version of an organisation's points rules (积分规则, YAML); never edited."""
+
+    __tablename__ = "points_rule_versions"
+    __table_args__ = (UniqueConstraint("organisation", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[_Date] = mapped_column(Date)
+    rules: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PointsAdjustment(Base):
+    """A secretary's manual points adjustment (积分调整) of a member, with its reason."""
+
+    __tablename__ = "points_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    points: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    reason: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    source_inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))

@@ -52,6 +52,7 @@ def build_platforms(
         found.background.append(connection.run)
         # Chats without a webhook route get the AI bot's proactive pushes instead.
         sender.push = connection.push
+        sender.push_media = connection.push_media
         sender.push_rate_key = f"wecom:aibot:{settings.wecom_bot_id}"
         found.modes.append(
             f"wecom: AI-bot long connection to {settings.wecom_ws_url} "

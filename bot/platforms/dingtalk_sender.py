@@ -1,5 +1,8 @@
 """Sending to DingTalk groups: the message's sessionWebhook while it lives, else the robot OpenAPI.
 
+Files and images need the OpenAPI (session webhooks cannot carry them): the bytes are uploaded to
+`oapi /media/upload` (multipart `type` + `media`) for a media id, then sent with msgKey
+`sampleFile` {mediaId, fileName, fileType} or `sampleImageMsg` {photoURL: media id}.
 Never raises: every platform or network failure becomes a `SendResult` the outbox understands.
 """
 
@@ -10,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,9 +21,15 @@ import httpx
 from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult, send_parts
 from bot.platforms.dingtalk_token import TokenCache, TokenError
 
+if TYPE_CHECKING:
+    from bot.attachments import OutboundFile
+
 log = logging.getLogger(__name__)
 
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
+MEDIA_UPLOAD_PATH = "/media/upload"
+MEDIA_MAX_BYTES = 20 * 1024 * 1024
+OAPI_TOKEN_CODES = frozenset({"40014", "42001", "88"})  # invalid / expired access_token
 REAL_OAPI_HOST = "oapi.dingtalk.com"
 MAX_PART_CHARS = 4000
 LABEL_RESERVE = 16  # room for "\n（12/12）" in every part of a split text
@@ -190,7 +199,86 @@ class DingTalkSender:
             return replace(known, error=f"{known.error} {message}".strip())
         return SendResult(Outcome.RETRY, f"errcode {code} {message}".strip())
 
+    def accepts(self, delivery: Delivery, kind: str) -> bool:
+        """Files and images go through the OpenAPI: the chat needs its openConversationId."""
+        return bool(delivery.routes.get("open_conversation_id"))
+
+    async def send_file(self, delivery: Delivery, file: OutboundFile) -> SendResult:
+        """Upload the file (or image) and send it to the group once; never raise."""
+        try:
+            return await self._send_file(delivery, file)
+        except Exception as exc:  # a bug must not kill the outbox loop
+            log.exception("dingtalk file %s: unexpected failure", delivery.outbox_id)
+            return SendResult(Outcome.RETRY, f"unexpected: {type(exc).__name__}")
+
+    async def _send_file(self, delivery: Delivery, file: OutboundFile) -> SendResult:
+        if not delivery.routes.get("open_conversation_id"):
+            return SendResult(Outcome.PERMANENT, NO_CONVERSATION)
+        if len(file.data) > MEDIA_MAX_BYTES:
+            return SendResult(Outcome.PERMANENT, "文件超过钉钉 20MB 上限")
+        uploaded = await self._upload(file)
+        if isinstance(uploaded, SendResult):
+            return uploaded
+        if file.kind == "image":
+            key, param = "sampleImageMsg", {"photoURL": uploaded}
+        else:
+            key = "sampleFile"
+            param = {"mediaId": uploaded, "fileName": file.filename, "fileType": file.extension}
+        result = await self._openapi(delivery.routes, key, param)
+        log.info(
+            "dingtalk %s %s to row %s: %s", key, file.filename, delivery.outbox_id, result.outcome
+        )
+        return result
+
+    async def _upload(self, file: OutboundFile) -> str | SendResult:
+        """Upload to the media API; the media id, or the result saying why not."""
+        try:
+            token = await self._tokens.get()
+        except TokenError as exc:
+            return SendResult(Outcome.RETRY, f"token: {exc}")
+        if self._client is None:
+            self._client = httpx.AsyncClient()
+        kind = "image" if file.kind == "image" else "file"
+        try:
+            response = await self._client.post(
+                self._oapi_base + MEDIA_UPLOAD_PATH,
+                params={"access_token": token},
+                data={"type": kind},
+                files={"media": (file.filename, file.data, file.content_type)},
+                timeout=max(self._timeout, 30.0),
+            )
+        except httpx.HTTPError as exc:
+            return SendResult(Outcome.RETRY, f"upload network: {type(exc).__name__}")
+        status = response.status_code
+        if status == 429 or status >= 500:
+            return SendResult(Outcome.RETRY, f"upload HTTP {status}")
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return SendResult(Outcome.RETRY, f"upload HTTP {status}: not JSON")
+        code = str(data.get("errcode", "0" if status == 200 else status))
+        media_id = data.get("media_id")
+        if code == "0" and isinstance(media_id, str) and media_id:
+            return media_id
+        message = str(data.get("errmsg") or "")[:200]
+        if code in OAPI_TOKEN_CODES:
+            self._tokens.invalidate(token)
+            return SendResult(Outcome.RETRY, f"upload token: {code}")
+        known = classify(code, status)
+        if known is not None:
+            return replace(known, error=f"upload {known.error} {message}".strip())
+        outcome = Outcome.RETRY if code == "0" else Outcome.PERMANENT
+        return SendResult(outcome, f"upload refused: {code} {message}".strip())
+
     async def _post_openapi(self, routes: dict[str, str], text: str) -> SendResult:
+        return await self._openapi(routes, "sampleText", {"content": text})
+
+    async def _openapi(
+        self, routes: dict[str, str], msg_key: str, msg_param: dict[str, str]
+    ) -> SendResult:
+        """One robot OpenAPI group message of any msgKey."""
         conversation = routes.get("open_conversation_id")
         if not conversation:
             return SendResult(Outcome.PERMANENT, NO_CONVERSATION)
@@ -201,8 +289,8 @@ class DingTalkSender:
         body = {
             "robotCode": self._robot_code,
             "openConversationId": conversation,
-            "msgKey": "sampleText",
-            "msgParam": json.dumps({"content": text}, ensure_ascii=False),
+            "msgKey": msg_key,
+            "msgParam": json.dumps(msg_param, ensure_ascii=False),
         }
         headers = {"x-acs-dingtalk-access-token": token}
         response = await self._post(self._api_base + GROUP_SEND_PATH, body, headers)

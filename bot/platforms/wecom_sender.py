@@ -9,32 +9,46 @@ A chat without a usable webhook route falls back to `push`, when given: the AI b
 long-connection `aibot_send_msg` (markdown, split at 4096 bytes). Its rate limit is unknown, so
 all of one bot's pushes share one bucket of 20 a minute (`push_rate_key`, e.g.
 `wecom:aibot:<bot_id>`), like a group robot's key.
+
+Files and images (`send_file`): through the webhook, a file is uploaded first
+(`webhook/upload_media?type=file`, multipart field `media`) and sent as `msgtype file`; an image
+goes inline as `msgtype image` {base64, md5} (≤ 2 MB). Without a webhook, the long connection's
+media upload and `aibot_send_msg` carry them (`push_media`). The HTTP-mode AI bot alone cannot
+send files: `accepts` says no, and the outbox sends a download link instead.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import httpx
 
 from bot.platforms.base import Delivery, Outcome, RateLimit, SendResult, send_parts
 from bot.platforms.wecom_text import split_numbered
 
+if TYPE_CHECKING:
+    from bot.attachments import OutboundFile
+
 log = logging.getLogger(__name__)
 
 PUBLIC_API_BASE = "https://qyapi.weixin.qq.com"
 SEND_PATH = "/cgi-bin/webhook/send"
+UPLOAD_PATH = "/cgi-bin/webhook/upload_media"
+IMAGE_MAX_BYTES = 2 * 1024 * 1024  # webhook `image` message, before base64
+FILE_MAX_BYTES = 20 * 1024 * 1024
 TEXT_MAX_BYTES = 2048
 MARKDOWN_MAX_BYTES = 4096
 PER_MINUTE = 20
 RATE_LIMITED_WAIT = 60.0
 ROUTE_NAMES = ("webhook_url", "push_target", "webhook_key")
 Push = Callable[[str, str, tuple[str, ...]], Awaitable[SendResult]]
+PushMedia = Callable[[str, "OutboundFile"], Awaitable[SendResult]]
 _KEY = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 NO_ROUTE = "本群未绑定企业微信消息推送地址，请书记发送：绑定推送 <webhook地址>"
@@ -113,10 +127,12 @@ class WeComSender:
         *,
         push: Push | None = None,
         push_rate_key: str = "wecom:aibot",
+        push_media: PushMedia | None = None,
     ) -> None:
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
         self.push = push
+        self.push_media = push_media
         self.push_rate_key = push_rate_key
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(timeout=timeout)
@@ -167,6 +183,73 @@ class WeComSender:
         parts = split_numbered(delivery.text, TEXT_MAX_BYTES)
         return await send_parts(parts, delivery, one, f"wecom webhook {mask(target.key)}")
 
+    def accepts(self, delivery: Delivery, kind: str) -> bool:
+        """True when this chat has a webhook or a long connection that can carry a file/image."""
+        if resolve(delivery, self.api_base) is not None:
+            return True
+        return self.push is not None and self.push_media is not None
+
+    async def send_file(self, delivery: Delivery, file: OutboundFile) -> SendResult:
+        """Send a file or image to the chat once (webhook, else long connection); never raise."""
+        try:
+            target = resolve(delivery, self.api_base)
+            if target is not None:
+                return await self._webhook_file(target, file)
+            media = self.push_media if self.push is not None else None
+            if media is None:
+                return SendResult(Outcome.PERMANENT, "本群无法接收文件")
+            return await media(delivery.chat_id, file)
+        except Exception as exc:  # never raise into the outbox
+            log.exception("wecom file send failed unexpectedly for row %s", delivery.outbox_id)
+            return SendResult(Outcome.RETRY, f"企业微信发送文件出错（{type(exc).__name__}）")
+
+    async def _webhook_file(self, target: Target, file: OutboundFile) -> SendResult:
+        body: dict[str, Any]
+        if file.kind == "image":
+            if len(file.data) > IMAGE_MAX_BYTES:
+                return SendResult(Outcome.PERMANENT, "图片超过企业微信 2MB 上限")
+            encoded = base64.b64encode(file.data).decode("ascii")
+            body = {"msgtype": "image", "image": {"base64": encoded, "md5": file.md5}}
+        else:
+            if not 5 <= len(file.data) <= FILE_MAX_BYTES:
+                return SendResult(Outcome.PERMANENT, "文件大小超出企业微信限制（5B–20MB）")
+            uploaded = await self._upload(target, file)
+            if isinstance(uploaded, SendResult):
+                return uploaded
+            body = {"msgtype": "file", "file": {"media_id": uploaded}}
+        if target.chatid:
+            body["chatid"] = target.chatid
+        result = await self._post(target, body) or SendResult(Outcome.SENT)
+        log.info(
+            "wecom webhook %s: %s %s: %s",
+            mask(target.key),
+            file.kind,
+            file.filename,
+            result.outcome,
+        )
+        return result
+
+    async def _upload(self, target: Target, file: OutboundFile) -> str | SendResult:
+        """Upload a file for this robot; its media_id, or why not."""
+        parts = urlsplit(target.url)
+        url = urlunsplit(
+            (parts.scheme, parts.netloc, UPLOAD_PATH, f"key={target.key}&type=file", "")
+        )
+        media = {"media": (file.filename, file.data, file.content_type)}
+        data = await self._call(url, files=media)
+        if isinstance(data, SendResult):
+            return data
+        code = data.get("errcode")
+        if not isinstance(code, int):
+            return SendResult(Outcome.RETRY, "企业微信返回了无法识别的内容")
+        failed = _errcode_result(code, str(data.get("errmsg") or ""))
+        if failed is not None:
+            return failed
+        media_id = data.get("media_id")
+        if not isinstance(media_id, str) or not media_id:
+            return SendResult(Outcome.RETRY, "企业微信上传文件未返回 media_id")
+        return media_id
+
     async def _push_parts(self, delivery: Delivery, push: Push) -> SendResult:
         """Send the remaining markdown parts through the long connection."""
 
@@ -178,8 +261,18 @@ class WeComSender:
 
     async def _post(self, target: Target, body: dict[str, Any]) -> SendResult | None:
         """POST one message; None when WeCom accepted it."""
+        data = await self._call(target.url, json=body)
+        if isinstance(data, SendResult):
+            return data
+        code = data.get("errcode")
+        if not isinstance(code, int):
+            return SendResult(Outcome.RETRY, "企业微信返回了无法识别的内容")
+        return _errcode_result(code, str(data.get("errmsg") or ""))
+
+    async def _call(self, url: str, **request: Any) -> dict[str, Any] | SendResult:
+        """POST (JSON or multipart); the answer's JSON object, or a result saying what failed."""
         try:
-            response = await self._client.post(target.url, json=body, timeout=self.timeout)
+            response = await self._client.post(url, timeout=self.timeout, **request)
         except httpx.TimeoutException:
             return SendResult(Outcome.RETRY, "企业微信接口超时")
         except httpx.HTTPError as exc:
@@ -195,7 +288,6 @@ class WeComSender:
             data = response.json()
         except ValueError:
             return SendResult(Outcome.RETRY, "企业微信返回了无法识别的内容")
-        code = data.get("errcode") if isinstance(data, dict) else None
-        if not isinstance(code, int):
+        if not isinstance(data, dict):
             return SendResult(Outcome.RETRY, "企业微信返回了无法识别的内容")
-        return _errcode_result(code, str(data.get("errmsg") or ""))
+        return data

@@ -6,7 +6,7 @@ callback carries, unencrypted) to the inbox in their own tasks and answer each w
 stream (`aibot_respond_msg`, the callback's req_id; with the reply's card when it has one); card
 taps (`aibot_event_callback` template_card_event) likewise, answered by
 `aibot_respond_update_msg`. `push` sends proactive markdown
-(`aibot_send_msg`). Unlike the official SDK it reconnects after ANY close, clean ones included,
+(`aibot_send_msg`), `push_media` a file or image (chunked upload, see wecom_ws_media). Unlike the official SDK it reconnects after ANY close, clean ones included,
 with jittered exponential backoff, forever, until `stop` is set.
 """
 
@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
@@ -48,6 +48,10 @@ from bot.platforms.wecom_ws_frames import (
     req_id_of,
 )
 from bot.platforms.wecom_ws_inbound import answer_callback
+from bot.platforms.wecom_ws_media import send_media
+
+if TYPE_CHECKING:
+    from bot.attachments import OutboundFile
 
 log = logging.getLogger(__name__)
 # websockets logs every frame at DEBUG, the subscribe frame (with the secret) included: its
@@ -324,6 +328,25 @@ class WeComLongConnection:
             )
             return False
         return True
+
+    async def push_media(self, chat_id: str, file: OutboundFile) -> SendResult:
+        """Upload a file or image on the connection and send it to a chat; never raises."""
+        ws = self._ws
+        if ws is None:
+            return SendResult(Outcome.RETRY, NOT_CONNECTED)
+
+        async def request(cmd: str, body: dict[str, Any]) -> dict[str, Any]:
+            return await self._request(ws, cmd, body)
+
+        try:
+            return await send_media(request, chat_id, file)
+        except TimeoutError:
+            return SendResult(Outcome.RETRY, ACK_TIMEOUT)
+        except (ConnectionClosed, ConnectionError):
+            return SendResult(Outcome.RETRY, CONNECTION_LOST)
+        except Exception as exc:
+            log.exception("wecom long connection: file to %s failed unexpectedly", chat_id)
+            return SendResult(Outcome.RETRY, f"企业微信长连接发送文件出错（{type(exc).__name__}）")
 
     async def push(self, chat_id: str, text: str, mentions: tuple[str, ...] = ()) -> SendResult:
         """Send one markdown message to a chat (`aibot_send_msg`); never raises.

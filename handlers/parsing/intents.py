@@ -30,6 +30,7 @@ _RECORDING_INTENTS = frozenset(
         Intent.BIND_PUSH,
         Intent.ADD_MEMBER,
         Intent.SET_ROLE,
+        Intent.POINTS_ADJUST,
     }
 )
 UNKNOWN = Parsed(Intent.UNKNOWN)
@@ -45,6 +46,7 @@ def _commands(text: str, today: date) -> Parsed | None:
         or secretary.parse_bind(text)
         or secretary.parse_add_member(text)
         or secretary.parse_set_role(text)
+        or secretary.parse_points_adjust(text)
     )
 
 
@@ -56,6 +58,8 @@ def classify(text: str, today: date) -> Parsed:
     found = (
         queries.parse_help(compact)
         or queries.parse_missing(compact)
+        or secretary.parse_points_rank(compact.rstrip("?呢"), today)
+        or member.parse_my_points(compact.rstrip("?呢"))
         or queries.parse_mine(compact.rstrip("?呢"))
         or queries.parse_plan(compact.rstrip("?呢"))
     )

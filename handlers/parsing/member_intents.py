@@ -162,3 +162,14 @@ def parse_study(text: str) -> Parsed | None:
     if title is None and looks_like_title and not separated and not _NOTE_WORDS.search(note):
         title, note = note, ""
     return Parsed(Intent.STUDY, title=cap(title), note=cap(note) or None)
+
+
+_MY_POINTS_RE = re.compile(
+    r"(?:请)?(?:帮我)?(?:查询?|查看|看看|看下|看一下)?(?:一下)?(?:我的|个人|本人|我)?(?:的)?"
+    r"(?:党员)?(?:积分|得分)(?:情况|明细|查询|排名|多少|是多少|有多少|多少分)?|积分查询|查询积分"
+)
+
+
+def parse_my_points(compact: str) -> Parsed | None:
+    """Recognise 我的积分 / 积分 / 查积分 (the sender's own points this year)."""
+    return Parsed(Intent.POINTS) if _MY_POINTS_RE.fullmatch(compact) else None

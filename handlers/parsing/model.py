@@ -42,6 +42,9 @@ class Intent(StrEnum):
     PLAN = "plan"  # 计划 / 本月计划: this month's plan items with ✓ / ✗
     ADD_MEMBER = "add_member"  # 添加成员 <姓名> [党小组] [预备党员] [账号]
     SET_ROLE = "set_role"  # 设为书记 <姓名> / 设为组织委员 <姓名> / 取消管理 <姓名>
+    POINTS = "points"  # 我的积分
+    POINTS_RANK = "points_rank"  # 积分排名 [本月|今年]
+    POINTS_ADJUST = "points_adjust"  # 积分调整 <姓名> <+2|-2> <原因>
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class Parsed:
     group: str | None = None
     probationary: bool = False
     account: str | None = None
+    # points_adjust: the signed amount, as written ("+2", "-1.5")
+    points: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_contract(self) -> dict[str, Any]:
@@ -120,6 +125,12 @@ class Parsed:
             out["target"] = self.target
         elif i is Intent.BIND:
             out["name"] = self.name
+        elif i is Intent.POINTS_RANK:
+            out["period"] = self.period
+        elif i is Intent.POINTS_ADJUST:
+            out["name"] = self.name
+            out["points"] = self.points
+            out["reason"] = self.reason
         if self.error:
             out["error"] = self.error
         return out

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from handlers.parsing.dates import find_date
 from handlers.parsing.kinds import find_kinds
 from handlers.parsing.model import Intent, Parsed
+from handlers.parsing.numbers import parse_int
+from handlers.parsing.periods import find_period
 from handlers.parsing.text import cap, cut, normalize_name, squash, strip_edges
 
 _CLOSE_RE = re.compile(
@@ -247,3 +250,99 @@ def parse_set_role(text: str) -> Parsed | None:
     if name is None:
         return Parsed(Intent.SET_ROLE, action=action, error="请写明成员姓名，例如：设为管理员 张伟")
     return Parsed(Intent.SET_ROLE, name=name, action=action)
+
+
+_POINTS_RANK_RE = re.compile(
+    r"(?:请)?(?:查看|看看|看下|看一下|查询?|公布|发布)?(?:一下)?(?:本支部|支部|全支部|全体)?(?:的)?"
+    r"(?:党员)?积分(?:排名|排行榜?|榜)(?:情况|名单)?"
+)
+_POINTS_RANK_FILLERS = re.compile(r"的|一下|情况|名单|前十名?|前10名?|累计|度")
+_POINTS_ADJUST_RE = re.compile(r"(?:积分调整|调整积分|积分变更|调整积分为?)[: ]*")
+_POINTS_AMOUNT = re.compile(
+    r"(?P<sign>[+\-−]|加|减|扣除|扣|负|正)? ?"
+    r"(?P<num>[0-9]{1,30}(?:\.[0-9]{1,12})?|[零〇一二两三四五六七八九十百千]{1,8}|半)"
+    r"(?![0-9.]) ?(?:分)?"
+)
+_POINTS_NAME_AMOUNT = re.compile(r"(?P<name>[\u4e00-\u9fff·・•.]{2,12}?) ?(?=[+\-−加减扣负正0-9])")
+_POINTS_REASON_LEAD = re.compile(r"^(?:原因|理由|事由|依据|因为|由于|因)[: ]*")
+POINTS_ADJUST_EXAMPLE = "例如：积分调整 张伟 +2 参加抗洪抢险"
+MAX_POINTS_ADJUST = 100
+MAX_POINTS_REASON = 100
+
+
+def parse_points_rank(compact: str, today: date) -> Parsed | None:
+    """Recognise 积分排名 [本月|今年|2026年10月] (the branch's ranking; the year by default)."""
+    m = _POINTS_RANK_RE.search(compact)
+    if m is None:
+        return None
+    rest = cut(compact, m.start(), m.end())
+    hit = find_period(rest, today)
+    period = "this_year"
+    if hit is not None:
+        period = hit.value
+        rest = cut(rest, hit.start, hit.end)
+    if strip_edges(_POINTS_RANK_FILLERS.sub(" ", rest)):
+        return None
+    return Parsed(Intent.POINTS_RANK, period=period)
+
+
+def _points_value(sign: str | None, number: str) -> Decimal | None:
+    """The signed amount of 积分调整, or None when the number cannot be read."""
+    if number == "半":
+        value = Decimal("0.5")
+    elif number[0].isdigit():
+        value = Decimal(number)
+    else:
+        whole = parse_int(number)
+        if whole is None:
+            return None
+        value = Decimal(whole)
+    return -value if sign in ("-", "−", "减", "扣", "扣除", "负") else value
+
+
+def parse_points_adjust(text: str) -> Parsed | None:
+    """Recognise 积分调整 <姓名> <+2|-2|加2分|扣1分|负2> <原因>."""
+    m = _POINTS_ADJUST_RE.match(text)
+    if m is None:
+        return None
+    rest = text[m.end() :].replace("@", " ").strip()
+    name_text, _, after = rest.partition(" ")
+    amount = _POINTS_AMOUNT.match(after.strip())
+    if normalize_name(name_text) is None or amount is None:
+        joined = _POINTS_NAME_AMOUNT.match(rest)
+        if joined is not None:
+            name_text, after = joined.group("name"), rest[joined.end() :]
+            amount = _POINTS_AMOUNT.match(after)
+        else:
+            amount = None
+    name = normalize_name(name_text)
+    if name is None:
+        return Parsed(
+            Intent.POINTS_ADJUST, error=f"请写明成员姓名和调整分值，{POINTS_ADJUST_EXAMPLE}"
+        )
+    if amount is None:
+        return Parsed(
+            Intent.POINTS_ADJUST,
+            name=name,
+            error=f"请写明调整分值（如 +2 或 -2），{POINTS_ADJUST_EXAMPLE}",
+        )
+    value = _points_value(amount.group("sign"), amount.group("num"))
+    reason_text = strip_edges(after.strip()[amount.end() :])
+    reason = strip_edges(_POINTS_REASON_LEAD.sub("", reason_text))
+    error: str | None = None
+    if value is None:
+        error = f"没有看懂调整分值，{POINTS_ADJUST_EXAMPLE}"
+    elif value == 0:
+        error = f"调整分值不能为 0，未记录。{POINTS_ADJUST_EXAMPLE}"
+    elif abs(value) > MAX_POINTS_ADJUST:
+        error = f"单次调整分值需在 -{MAX_POINTS_ADJUST} 到 +{MAX_POINTS_ADJUST} 之间，未记录。{POINTS_ADJUST_EXAMPLE}"
+    elif value != value.quantize(Decimal("0.01")):
+        error = f"调整分值最多保留两位小数，未记录。{POINTS_ADJUST_EXAMPLE}"
+    elif not reason:
+        error = f"请写明调整原因，{POINTS_ADJUST_EXAMPLE}"
+    elif len(reason) > MAX_POINTS_REASON:
+        error = f"调整原因请控制在{MAX_POINTS_REASON}字以内，未记录。"
+    shown = None if value is None else f"{value.normalize():+f}"
+    return Parsed(
+        Intent.POINTS_ADJUST, name=name, points=shown, reason=cap(reason) or None, error=error
+    )

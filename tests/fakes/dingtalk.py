@@ -21,6 +21,8 @@ from tests.fakes.http import FakeServer, Recorded, Scripted
 TOKEN_PATH = "/v1.0/oauth2/accessToken"
 GROUP_SEND_PATH = "/v1.0/robot/groupMessages/send"
 SESSION_PATH = "/robot/sendBySession"
+MEDIA_UPLOAD_PATH = "/media/upload"
+FILE_KEYS = ("sampleFile", "sampleImageMsg")
 
 APP_KEY = "dingfakeappkey"
 APP_SECRET = "fake-app-secret-for-tests"
@@ -35,6 +37,18 @@ class Sent:
     text: str
     mentions: tuple[str, ...]
     via: str  # "session" or "openapi"
+    msg_key: str = "sampleText"
+    param: dict[str, Any] | None = None  # msgParam of a file or image message
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file uploaded to `/media/upload`."""
+
+    media_id: str
+    type: str
+    filename: str | None
+    data: bytes
 
 
 def errcode(code: int, message: str = "error") -> Scripted:
@@ -71,6 +85,8 @@ class FakeDingTalk:
         self._sent: list[Sent] = []
         self._ids = itertools.count(1)
         self._failures: dict[str, list[list[Any]]] = {}  # path -> [[requests to skip, answer]]
+        self.uploads: list[Media] = []
+        self.server.route("POST", MEDIA_UPLOAD_PATH, self._media_upload)
         self.server.route("POST", TOKEN_PATH, self._token)
         self.server.route("POST", GROUP_SEND_PATH, self._group_send)
         self.server.route("POST", SESSION_PATH, self._session_send)
@@ -175,17 +191,60 @@ class FakeDingTalk:
         body = _json(request)
         if body.get("robotCode") != self.robot_code:
             return openapi_error(400, "invalidParameter.robotCode.invalid", "robotCode 无效")
-        if body.get("msgKey") != "sampleText":
+        key = body.get("msgKey")
+        if key not in ("sampleText", *FILE_KEYS):
             return openapi_error(400, "invalidParameter.msgKey.invalid", "msgKey 无效")
         conversation = body.get("openConversationId")
         if not isinstance(conversation, str) or not conversation:
             return openapi_error(400, "invalidParameter.openConversationId.empty", "缺少会话")
+        if key in FILE_KEYS:
+            return self._file_send(conversation, str(key), body.get("msgParam"))
         try:
             content = json.loads(body["msgParam"])["content"]
         except (KeyError, TypeError, ValueError):
             return openapi_error(400, "invalidParameter.msgParam.invalid", "msgParam 无效")
         self._record(Sent(conversation, str(content), (), "openapi"))
         return Scripted(200, {"processQueryKey": f"pqk-{next(self._ids)}"})
+
+    def _file_send(self, conversation: str, key: str, raw: object) -> Scripted:
+        try:
+            param = json.loads(str(raw))
+            media_id = param["mediaId"] if key == "sampleFile" else param["photoURL"]
+        except (KeyError, TypeError, ValueError):
+            return openapi_error(400, "invalidParameter.msgParam.invalid", "msgParam 无效")
+        with self._lock:
+            known = any(m.media_id == media_id for m in self.uploads)
+        if not known:
+            return openapi_error(400, "invalidParameter.mediaId.invalid", "mediaId 无效")
+        self._record(Sent(conversation, f"[{key}] {media_id}", (), "openapi", key, param))
+        return Scripted(200, {"processQueryKey": f"pqk-{next(self._ids)}"})
+
+    def _media_upload(self, request: Recorded) -> Scripted:
+        failure = self._failure(MEDIA_UPLOAD_PATH)
+        if failure is not None:
+            return failure
+        with self._lock:
+            valid = request.query.get("access_token") in self._valid_tokens
+        if not valid:
+            return errcode(40014, "不合法的access_token")
+        form = request.form()
+        kind = form.get("type", (None, b""))[1].decode()
+        media = form.get("media")
+        if kind not in ("file", "image") or media is None:
+            return errcode(40004, "不合法的媒体文件类型")
+        with self._lock:
+            media_id = f"@lA{len(self.uploads) + 1:04d}"
+            self.uploads.append(Media(media_id, kind, media[0], media[1]))
+        return Scripted(200, {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id})
+
+    def media(self, media_id: str) -> Media:
+        """The upload a media id names."""
+        with self._lock:
+            return next(m for m in self.uploads if m.media_id == media_id)
+
+    def files(self, conversation_id: str | None = None) -> list[Sent]:
+        """Accepted file and image messages."""
+        return [s for s in self.messages(conversation_id) if s.msg_key in FILE_KEYS]
 
     def _session_send(self, request: Recorded) -> Scripted:
         failure = self._failure(SESSION_PATH)

@@ -6,10 +6,13 @@ check it against an independent implementation of the protocol.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import threading
 import xml.etree.ElementTree as ET
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +22,7 @@ from wechatpy.enterprise.crypto import PrpCrypto, WeChatCrypto
 from tests.fakes.http import FakeServer, Recorded, Scripted
 
 SEND_PATH = "/cgi-bin/webhook/send"
+UPLOAD_PATH = "/cgi-bin/webhook/upload_media"
 OK = {"errcode": 0, "errmsg": "ok"}
 RATE_LIMITED = Scripted(200, {"errcode": 45009, "errmsg": "api freq out of limit"})
 INVALID_KEY = Scripted(200, {"errcode": 93000, "errmsg": "invalid webhook url"})
@@ -33,16 +37,33 @@ def slow(seconds: float) -> Scripted:
     return Scripted(200, OK, delay=seconds)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file uploaded through `webhook/upload_media`."""
+
+    key: str
+    media_id: str
+    filename: str | None
+    data: bytes
+    type: str
+
+
 class FakeWeCom:
-    """`POST /cgi-bin/webhook/send?key=…` on 127.0.0.1: checks keys, records texts per key."""
+    """`POST /cgi-bin/webhook/send?key=…` on 127.0.0.1: checks keys, records texts per key.
+
+    Also `webhook/upload_media?key=…&type=file` (multipart field `media`, recorded in `uploads`),
+    and `file` (known media_id) / `image` (base64 whose md5 matches) messages.
+    """
 
     def __init__(self, *keys: str) -> None:
         self.server = FakeServer()
         self.keys = set(keys)
         self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.uploads: list[Upload] = []
         self._script: deque[Scripted | None] = deque()
         self._lock = threading.Lock()
         self.server.route("POST", SEND_PATH, self._send)
+        self.server.route("POST", UPLOAD_PATH, self._upload)
 
     def __enter__(self) -> FakeWeCom:
         self.server.start()
@@ -81,6 +102,55 @@ class FakeWeCom:
         """Every request to the send API, accepted or not."""
         return self.server.received(SEND_PATH)
 
+    def upload_attempts(self) -> list[Recorded]:
+        """Every request to the upload API, accepted or not."""
+        return self.server.received(UPLOAD_PATH)
+
+    def fail_uploads(self, *answers: Scripted) -> None:
+        """Answer the next uploads with these, then normally."""
+        self.server.fail_next(UPLOAD_PATH, *answers)
+
+    def of_type(self, key: str, msgtype: str) -> list[dict[str, Any]]:
+        """Accepted messages of one msgtype for `key`."""
+        return [m for m in self.sent(key) if m.get("msgtype") == msgtype]
+
+    def media(self, media_id: str) -> Upload:
+        """The upload a media_id names."""
+        with self._lock:
+            return next(u for u in self.uploads if u.media_id == media_id)
+
+    def _upload(self, request: Recorded) -> Scripted:
+        key = request.query.get("key", "")
+        if key not in self.keys:
+            return INVALID_KEY
+        if request.query.get("type") not in {"file", "voice"}:
+            return Scripted(200, {"errcode": 40004, "errmsg": "invalid media type"})
+        media = request.form().get("media")
+        if media is None or len(media[1]) < 5:
+            return Scripted(200, {"errcode": 40005, "errmsg": "invalid file"})
+        with self._lock:
+            media_id = f"MEDIA{len(self.uploads) + 1}"
+            self.uploads.append(Upload(key, media_id, media[0], media[1], "file"))
+        body = {"errcode": 0, "errmsg": "ok", "type": "file", "media_id": media_id}
+        return Scripted(200, body | {"created_at": "1380000000"})
+
+    def _bad_media(self, body: dict[str, Any]) -> Scripted | None:
+        if body.get("msgtype") == "file":
+            media_id = body.get("file", {}).get("media_id")
+            with self._lock:
+                known = any(u.media_id == media_id for u in self.uploads)
+            if not known:
+                return Scripted(200, {"errcode": 40007, "errmsg": "invalid media_id"})
+        if body.get("msgtype") == "image":
+            image = body.get("image", {})
+            try:
+                data = base64.b64decode(image.get("base64", ""), validate=True)
+            except ValueError:
+                return Scripted(200, {"errcode": 40009, "errmsg": "invalid image"})
+            if hashlib.md5(data, usedforsecurity=False).hexdigest() != image.get("md5"):
+                return Scripted(200, {"errcode": 40009, "errmsg": "image md5 mismatch"})
+        return None
+
     def _send(self, request: Recorded) -> Scripted:
         with self._lock:
             if self._script:
@@ -97,6 +167,9 @@ class FakeWeCom:
         content = body.get("text", {}).get("content", "")
         if body.get("msgtype") == "text" and len(content.encode("utf-8")) > 2048:
             return Scripted(200, {"errcode": 40058, "errmsg": "content exceed max length"})
+        bad = self._bad_media(body)
+        if bad is not None:
+            return bad
         with self._lock:
             self.messages.setdefault(key, []).append(body)
         return Scripted(200, OK)

@@ -9,7 +9,9 @@ close cleanly or with 1011, or drop the TCP connection without a close frame.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import json
 import logging
 import secrets
@@ -71,6 +73,9 @@ class FakeWeComWS:
     withhold: set[str] = field(default_factory=set)  # cmds never acknowledged
     errcodes: dict[str, deque[tuple[int, str]]] = field(default_factory=dict)
     refused: list[Received] = field(default_factory=list)
+    # Media uploads: upload_id -> (init body, chunks so far); finished ones by media_id.
+    uploading: dict[str, tuple[dict[str, Any], list[bytes]]] = field(default_factory=dict)
+    media: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # type, name, bytes
     _server: Server | None = None
     _connections: list[ServerConnection] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -178,10 +183,46 @@ class FakeWeComWS:
         if received.cmd in self.withhold:
             return
         queue = self.errcodes.get(received.cmd)
-        self._ack(ws, received.req_id, queue.popleft() if queue else OK)
+        answer = queue.popleft() if queue else OK
+        body = self._media(received) if answer[0] == 0 else None
+        self._ack(ws, received.req_id, answer, body)
 
-    def _ack(self, ws: ServerConnection, req_id: str, answer: tuple[int, str]) -> None:
-        frame = {"headers": {"req_id": req_id}, "errcode": answer[0], "errmsg": answer[1]}
+    def _media(self, received: Received) -> dict[str, Any] | None:
+        """Play the media upload steps; the ack body they return."""
+        body = received.body
+        if received.cmd == "aibot_upload_media_init":
+            upload_id = f"UP{len(self.uploading) + 1}"
+            self.uploading[upload_id] = (body, [])
+            return {"upload_id": upload_id}
+        if received.cmd == "aibot_upload_media_chunk":
+            _init, chunks = self.uploading[body["upload_id"]]
+            assert body["chunk_index"] == len(chunks), "chunks out of order"
+            chunks.append(base64.b64decode(body["base64_data"]))
+            return None
+        if received.cmd == "aibot_upload_media_finish":
+            init, chunks = self.uploading[body["upload_id"]]
+            data = b"".join(chunks)
+            assert len(chunks) == init["total_chunks"] and len(data) == init["total_size"]
+            assert hashlib.md5(data, usedforsecurity=False).hexdigest() == init["md5"]
+            media_id = f"WSMEDIA{len(self.media) + 1}"
+            self.media[media_id] = (init["type"], init["filename"], data)
+            return {"type": init["type"], "media_id": media_id, "created_at": "1700000000"}
+        return None
+
+    def _ack(
+        self,
+        ws: ServerConnection,
+        req_id: str,
+        answer: tuple[int, str],
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        frame: dict[str, Any] = {
+            "headers": {"req_id": req_id},
+            "errcode": answer[0],
+            "errmsg": answer[1],
+        }
+        if body is not None:
+            frame["body"] = body
         task = asyncio.create_task(self._send_later(ws, json.dumps(frame)))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

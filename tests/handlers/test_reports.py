@@ -54,7 +54,7 @@ def test_export_summary_names_command(bot: ChatBot) -> None:
     _month_of_life(bot)
     reply = bot.say("李明", "导出台账 本季度")
     assert "会议 1 次" in reply
-    assert "--period 2026-Q4" in reply
+    assert "台账文件（Excel）生成后发到本群" in reply  # the file: see test_export.py
 
 
 def test_stats_in_january_last_month_is_december(bot: ChatBot) -> None:

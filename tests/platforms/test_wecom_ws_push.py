@@ -207,6 +207,7 @@ def test_build_platforms_wires_the_long_connection_and_the_push_fallback() -> No
             sender = platforms.senders["wecom"]
             assert isinstance(sender, WeComSender)
             assert sender.push is not None
+            assert sender.accepts(delivery(), "file")  # files go on the same connection
             assert sender.rate_limit(delivery()).key == f"wecom:aibot:{fake.bot_id}"
             assert any("long connection" in mode for mode in platforms.modes)
             assert all(fake.secret not in mode for mode in platforms.modes)

@@ -76,6 +76,9 @@ def test_corpus_is_large_and_covers_every_intent() -> None:
         "bind",
         "add_member",
         "set_role",
+        "points",
+        "points_rank",
+        "points_adjust",
     }
     assert expected <= seen
 
