@@ -101,26 +101,46 @@ class Dispatcher:
         return self.dispatch_batch([message])[0]
 
     def dispatch_batch(self, batch: Sequence[Message]) -> list[DispatchResult]:
-        """Handle messages in order in one transaction (group commit), each in a savepoint.
+        """Handle messages in order in one transaction (group commit).
 
-        One message failing rolls back only its own savepoint; a failed commit retries the
-        whole batch. Nothing is answered before the commit that makes it durable.
+        The batch first runs without savepoints (they cost as much as a simple message); if any
+        message fails, the whole transaction rolls back and the batch runs again with each
+        message in its own savepoint, so one failure is contained to its message. A failed
+        commit retries the batch. Nothing is answered before the commit that makes it durable.
         """
         cleaned = [sanitized(m) for m in batch]
-        seen_before = [not self.seen.first_sight(m.platform, m.message_id) for m in cleaned]
-        for _attempt in range(ATTEMPTS):
+        first = self.seen.first_sight_many([(m.platform, m.message_id) for m in cleaned])
+        seen_before = [not f for f in first]
+        careful = False
+        attempts = 0
+        while attempts < ATTEMPTS:
             try:
                 with self.db.transaction() as session:
                     self._prefetch(session, cleaned)
+                    handle = self._one if careful else self._unguarded
                     return [
-                        self._one(session, message, seen)
+                        handle(session, message, seen)
                         for message, seen in zip(cleaned, seen_before, strict=True)
                     ]
             except OperationalError:
+                attempts += 1
                 log.warning(
                     "database busy while committing %d messages", len(cleaned), exc_info=True
                 )
+            except Exception:
+                if careful:
+                    raise
+                # Some message failed: run the batch again, each message guarded on its own.
+                careful = True
         return [DispatchResult(replies=(Outgoing(0, m.chat_id, BUSY_TEXT),)) for m in cleaned]
+
+    def _unguarded(self, session: Session, message: Message, seen_before: bool) -> DispatchResult:
+        """Handle one message of a batch without a savepoint; any failure fails the batch."""
+        if seen_before:
+            replay = self._replay_in(session, message)
+            if replay is not None:
+                return replay
+        return self._process(session, message)
 
     @staticmethod
     def _prefetch(session: Session, batch: Sequence[Message]) -> None:

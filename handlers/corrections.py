@@ -90,7 +90,7 @@ def _study(ctx: Context, member: Member) -> Reply:
     )
     if task is None:
         return Reply("没有找到对应的学习任务。例如：补录 张伟 学习《党章》")
-    if study.confirmation(ctx.session, task.id, member.id) is not None:
+    if study.is_confirmed(ctx.session, task.id, member.id):
         return Reply(f"{member.name} 已确认过《{task.title}》，无需补录。")
     late = task.deadline is not None and ctx.today > task.deadline
     study.confirm(

@@ -6,7 +6,7 @@ from bot.message import Reply
 from handlers.context import Context
 from handlers.format import hours, names, percent
 from handlers.parsing import MEETING_KINDS
-from storage import meetings, queries, stats
+from storage import stats
 from storage.periods import Period, resolve
 
 
@@ -21,10 +21,6 @@ def handle_mine(ctx: Context) -> Reply:
     """Show the sender's own month: meetings, study, volunteer hours, 补课 owed."""
     period = resolve("this_month", ctx.today)
     mine = stats.member_stats(ctx.session, ctx.branch, ctx.member, period)
-    owed = [
-        queries.meeting_label(item.meeting, ctx.branch.timezone)
-        for item in meetings.open_makeups(ctx.session, ctx.member.id)
-    ]
     lines = [
         f"📒 {ctx.member.name} {period.label}记录",
         f"参会 {len(mine.attended)} 次，请假 {len(mine.leave)} 次，缺席 {len(mine.absent)} 次",
@@ -36,8 +32,8 @@ def handle_mine(ctx: Context) -> Reply:
         ),
         f"志愿服务：{hours(mine.volunteer_hours)} 小时（{mine.volunteer_records} 次）",
     ]
-    if owed:
-        lines.append(f"待补课：{names(owed)}")
+    if mine.makeups_open:
+        lines.append(f"待补课：{names(mine.makeups_open)}")
     return Reply("\n".join(lines))
 
 
@@ -59,17 +55,3 @@ def handle_stats(ctx: Context) -> Reply:
         f"补课：待补 {s.makeups_open} 项，已补 {s.makeups_done} 项",
     ]
     return Reply("\n".join(lines))
-
-
-def handle_export(ctx: Context) -> Reply:
-    """Summarise the ledger of a period and say how the full file is exported."""
-    period = _period(ctx)
-    if period is None:
-        return Reply("没看懂导出时段。例如：导出台账 本月 / 导出台账 2026年10月 / 导出台账 今年")
-    s = stats.branch_stats(ctx.session, ctx.branch, period)
-    key = period.concrete_key
-    return Reply(
-        f"📦 {ctx.branch.name} {period.label}台账：会议 {s.meetings} 次，学习任务 {s.study_tasks} 项，"
-        f"志愿服务 {s.volunteer_records} 条，请假 {s.leave} 人次，补课 {s.makeups_open + s.makeups_done} 项。\n"
-        f"完整台账文件由管理员在服务器导出：zhibu export --branch {ctx.branch.name} --period {key}"
-    )

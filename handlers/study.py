@@ -73,12 +73,11 @@ def handle_confirm(ctx: Context) -> Reply:
         if task is None:  # an unbracketed remainder that names no task is a 心得
             note = " ".join(p for p in (title, note) if p)
     if task is None:
-        pending = [t for t in tasks if study.confirmation(ctx.session, t.id, ctx.member.id) is None]
+        pending = study.unconfirmed(ctx.session, tasks, ctx.member.id)
         if not pending:
             return Reply(f"{ctx.member.name}，近期的学习任务您都已确认，谢谢！")
         task = pending[0]
-    existing = study.confirmation(ctx.session, task.id, ctx.member.id)
-    if existing is not None:
+    if study.is_confirmed(ctx.session, task.id, ctx.member.id):
         return Reply(f"{ctx.member.name}，您已确认过《{task.title}》，无需重复打卡。")
     late = task.deadline is not None and ctx.today > task.deadline
     study.confirm(ctx.session, ctx.actor, task, ctx.member.id, late=late, note=note or None)
@@ -113,8 +112,5 @@ def handle_missing(ctx: Context) -> Reply:
 
 def pending_titles(ctx: Context, member_id: int) -> list[str]:
     """Return titles of recent tasks the member has not confirmed."""
-    return [
-        t.title
-        for t in study.recent_tasks(ctx.session, ctx.branch.id)
-        if study.confirmation(ctx.session, t.id, member_id) is None
-    ]
+    tasks = study.recent_tasks(ctx.session, ctx.branch.id)
+    return [t.title for t in study.unconfirmed(ctx.session, tasks, member_id)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from storage import audit
 from storage.audit import Actor
@@ -25,6 +26,7 @@ from storage.models import (
     MeetingAttendee,
     MeetingKind,
 )
+from storage.rawsql import Prepared
 
 # A leave asked for while no meeting is open applies to a meeting opened within this window.
 PENDING_LEAVE_WINDOW = timedelta(days=45)
@@ -144,25 +146,77 @@ def current_attendance(session: Session, meeting_id: int) -> dict[int, Attendanc
     return {row.member_id: row for row in rows}
 
 
-def member_attendance(session: Session, meeting_id: int, member_id: int) -> Attendance | None:
-    """Return one member's current (not superseded) attendance row at a meeting."""
-    return session.scalar(
-        select(Attendance).where(
-            Attendance.meeting_id == meeting_id,
-            Attendance.member_id == member_id,
-            Attendance.superseded_at.is_(None),
-        )
+@dataclass(frozen=True)
+class AttendanceRow:
+    """A member's current attendance at a meeting, as the chat path needs it."""
+
+    id: int
+    status: str
+    reason: str | None
+    recorded_at: datetime
+
+
+_ATTENDANCE: Table = Attendance.__table__  # type: ignore[assignment]
+_ATTENDEES: Table = MeetingAttendee.__table__  # type: ignore[assignment]
+_CURRENT_ROW = Prepared(
+    select(
+        _ATTENDANCE.c.id, _ATTENDANCE.c.status, _ATTENDANCE.c.reason, _ATTENDANCE.c.recorded_at
+    ).where(
+        _ATTENDANCE.c.meeting_id == bindparam("meeting_id"),
+        _ATTENDANCE.c.member_id == bindparam("member_id"),
+        _ATTENDANCE.c.superseded_at.is_(None),
     )
+)
+_IS_EXPECTED = Prepared(
+    select(_ATTENDEES.c.member_id).where(
+        _ATTENDEES.c.meeting_id == bindparam("meeting_id"),
+        _ATTENDEES.c.member_id == bindparam("member_id"),
+    )
+)
+_ADD_EXPECTED = Prepared(insert(_ATTENDEES), ("meeting_id", "member_id"))
+_SUPERSEDE = Prepared(
+    update(_ATTENDANCE)
+    .where(_ATTENDANCE.c.id == bindparam("row_id"))
+    .values(superseded_at=bindparam("when", type_=_ATTENDANCE.c.superseded_at.type))
+)
+_INSERT_ATTENDANCE = Prepared(
+    insert(_ATTENDANCE).returning(_ATTENDANCE.c.id),
+    (
+        "meeting_id",
+        "member_id",
+        "status",
+        "reason",
+        "recorded_at",
+        "recorded_by_member_id",
+        "is_correction",
+        "source_inbox_id",
+        "supersedes_id",
+    ),
+)
+_LEAVES: Table = LeaveRequest.__table__  # type: ignore[assignment]
+_INSERT_LEAVE = Prepared(
+    insert(_LEAVES).returning(_LEAVES.c.id),
+    (
+        "branch_id",
+        "member_id",
+        "meeting_id",
+        "reason",
+        "requested_at",
+        "recorded_by_member_id",
+        "source_inbox_id",
+    ),
+)
+
+
+def member_attendance(session: Session, meeting_id: int, member_id: int) -> AttendanceRow | None:
+    """Return one member's current (not superseded) attendance at a meeting."""
+    row = _CURRENT_ROW.first(session, meeting_id=meeting_id, member_id=member_id)
+    return AttendanceRow(*row) if row is not None else None
 
 
 def is_expected(session: Session, meeting_id: int, member_id: int) -> bool:
     """True when the member is on the meeting's expected list (应到)."""
-    found = session.scalar(
-        select(MeetingAttendee.member_id).where(
-            MeetingAttendee.meeting_id == meeting_id, MeetingAttendee.member_id == member_id
-        )
-    )
-    return found is not None
+    return _IS_EXPECTED.first(session, meeting_id=meeting_id, member_id=member_id) is not None
 
 
 def expected_ids(session: Session, meeting_id: int) -> list[int]:
@@ -179,8 +233,9 @@ def expected_ids(session: Session, meeting_id: int) -> list[int]:
 def add_expected(session: Session, meeting: Meeting, member_id: int) -> None:
     """Add a member to the meeting's expected list (someone who came though not required)."""
     if not is_expected(session, meeting.id, member_id):
-        session.add(MeetingAttendee(meeting_id=meeting.id, member_id=member_id))
-        session.flush()
+        _ADD_EXPECTED.execute(session, meeting_id=meeting.id, member_id=member_id)
+        if "expected" in meeting.__dict__:  # a loaded collection would not show the new row
+            session.expire(meeting, ["expected"])
 
 
 def record_attendance(
@@ -193,39 +248,42 @@ def record_attendance(
     reason: str | None = None,
     is_correction: bool = False,
     source_inbox_id: int | None = None,
-) -> Attendance:
+) -> AttendanceRow:
     """Record a member's status at a meeting, superseding (never overwriting) an earlier one."""
     previous = member_attendance(session, meeting.id, member_id)
     if previous is not None:
-        previous.superseded_at = actor.at
-        session.flush()
-    row = Attendance(
-        meeting_id=meeting.id,
-        member_id=member_id,
-        status=status,
-        reason=reason,
-        recorded_at=actor.at,
-        recorded_by_member_id=actor.member_id,
-        is_correction=is_correction,
-        source_inbox_id=source_inbox_id if source_inbox_id is not None else actor.inbox_id,
-        supersedes_id=previous.id if previous is not None else None,
+        _SUPERSEDE.execute(session, row_id=previous.id, when=actor.at)
+        loaded = session.identity_map.get(identity_key(Attendance, previous.id))
+        if loaded is not None:  # the ORM copy of this row, if any, must not stay current
+            session.expire(loaded)
+    row_id = int(
+        _INSERT_ATTENDANCE.scalar(
+            session,
+            meeting_id=meeting.id,
+            member_id=member_id,
+            status=status,
+            reason=reason,
+            recorded_at=actor.at,
+            recorded_by_member_id=actor.member_id,
+            is_correction=is_correction,
+            source_inbox_id=source_inbox_id if source_inbox_id is not None else actor.inbox_id,
+            supersedes_id=previous.id if previous is not None else None,
+        )
     )
-    session.add(row)
-    session.flush()
     audit.record(
         session,
         actor,
         branch_id=meeting.branch_id,
         action="correct" if is_correction else "attend",
         entity="attendance",
-        entity_id=row.id,
+        entity_id=row_id,
         meeting_id=meeting.id,
         member_id=member_id,
         status=status,
         previous=previous.status if previous is not None else None,
         reason=reason,
     )
-    return row
+    return AttendanceRow(row_id, status, reason, actor.at)
 
 
 def request_leave(
@@ -236,28 +294,30 @@ def request_leave(
     member_id: int,
     meeting: Meeting | None,
     reason: str,
-) -> LeaveRequest:
-    """Record a 请假: at the open meeting when given, else pending for the next one."""
-    leave = LeaveRequest(
-        branch_id=branch_id,
-        member_id=member_id,
-        meeting_id=meeting.id if meeting is not None else None,
-        reason=reason,
-        requested_at=actor.at,
-        recorded_by_member_id=actor.member_id,
-        source_inbox_id=actor.inbox_id,
+) -> int:
+    """Record a 请假 (at the open meeting when given, else pending for the next one); its id."""
+    meeting_id = meeting.id if meeting is not None else None
+    leave_id = int(
+        _INSERT_LEAVE.scalar(
+            session,
+            branch_id=branch_id,
+            member_id=member_id,
+            meeting_id=meeting_id,
+            reason=reason,
+            requested_at=actor.at,
+            recorded_by_member_id=actor.member_id,
+            source_inbox_id=actor.inbox_id,
+        )
     )
-    session.add(leave)
-    session.flush()
     audit.record(
         session,
         actor,
         branch_id=branch_id,
         action="leave",
         entity="leave_request",
-        entity_id=leave.id,
+        entity_id=leave_id,
         member_id=member_id,
-        meeting_id=leave.meeting_id,
+        meeting_id=meeting_id,
         reason=reason,
     )
     if meeting is not None:
@@ -271,7 +331,7 @@ def request_leave(
             reason=reason,
             is_correction=actor.member_id != member_id,
         )
-    return leave
+    return leave_id
 
 
 def pending_leave(session: Session, branch_id: int, member_id: int) -> LeaveRequest | None:
@@ -294,12 +354,15 @@ def close_meeting(session: Session, actor: Actor, meeting: Meeting) -> CloseSumm
     current = current_attendance(session, meeting.id)
     for member_id in summary.expected:
         row = current.get(member_id)
-        if row is None:
-            row = record_attendance(
+        status = (
+            row.status
+            if row is not None
+            else record_attendance(
                 session, actor, meeting, member_id, ATTEND_ABSENT, reason="未签到"
-            )
-        getattr(summary, row.status if row.status != ATTEND_MAKEUP else "present").append(member_id)
-        if row.status in (ATTEND_ABSENT, ATTEND_LEAVE):
+            ).status
+        )
+        getattr(summary, status if status != ATTEND_MAKEUP else "present").append(member_id)
+        if status in (ATTEND_ABSENT, ATTEND_LEAVE):
             ensure_makeup(session, actor, meeting, member_id)
             summary.makeups_created += 1
     meeting.status = MEETING_CLOSED

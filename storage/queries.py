@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import (
@@ -100,34 +100,6 @@ def meetings_in(session: Session, branch: Branch, period: Period) -> list[Meetin
             view.reason_by_member[member_id] = found.reason if found else None
         views.append(view)
     return views
-
-
-def member_meetings_in(
-    session: Session, branch: Branch, period: Period, member_id: int
-) -> list[tuple[Meeting, str]]:
-    """Return the meetings of the period that concern one member, with the member's status.
-
-    The same answer as `meetings_in(...)[i].status_by_member[member_id]`, without loading
-    everybody else's attendance.
-    """
-    expected = select(MeetingAttendee.meeting_id).where(MeetingAttendee.member_id == member_id)
-    recorded = select(Attendance.meeting_id).where(
-        Attendance.member_id == member_id, Attendance.superseded_at.is_(None)
-    )
-    meetings = _meetings(
-        session, branch, period, or_(Meeting.id.in_(expected), Meeting.id.in_(recorded))
-    )
-    if not meetings:
-        return []
-    rows = session.execute(
-        select(Attendance.meeting_id, Attendance.status).where(
-            Attendance.meeting_id.in_([m.id for m in meetings]),
-            Attendance.member_id == member_id,
-            Attendance.superseded_at.is_(None),
-        )
-    )
-    status = {row.meeting_id: row.status for row in rows}
-    return [(m, status.get(m.id, ATTEND_ABSENT)) for m in meetings]
 
 
 def study_in(

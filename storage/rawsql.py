@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import ReturnsRows
+from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any] | None
 
@@ -31,6 +32,16 @@ class _Compiled:
     binds: dict[str, Processor]
     defaults: dict[str, Any]
     results: tuple[Processor, ...]
+
+
+def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
+    """The type's result processor; None where it depends on the cursor's column type."""
+    try:
+        return type_.dialect_impl(dialect).result_processor(dialect, None)
+    except (TypeError, InvalidRequestError):
+        # psycopg's NUMERIC asks for the column's type oid to choose; the driver already
+        # returns Decimal for NUMERIC (the only such column type here), so keep its value.
+        return None
 
 
 class Prepared:
@@ -61,7 +72,7 @@ class Prepared:
         results: tuple[Processor, ...] = ()
         if isinstance(self.statement, ReturnsRows):
             results = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                _result_processor(column.type, dialect)
                 for column in self.statement.exported_columns
             )
         positional = tuple(compiled.positiontup or ()) if compiled.positional else None
@@ -117,6 +128,22 @@ class Prepared:
             proc(value) if proc is not None else value
             for proc, value in zip(compiled.results, row, strict=True)
         )
+
+    def all(self, session: Session, **params: Any) -> list[tuple[Any, ...]]:
+        """Run a statement and return all its rows, converted to Python values."""
+        cursor, compiled = self._run(session, params)
+        rows = cursor.fetchall()
+        cursor.close()
+        results = compiled.results
+        if not any(results):
+            return [tuple(row) for row in rows]
+        return [
+            tuple(
+                proc(value) if proc is not None else value
+                for proc, value in zip(results, row, strict=True)
+            )
+            for row in rows
+        ]
 
     def scalar(self, session: Session, **params: Any) -> Any:
         """Run a statement and return the first column of its first row (None if no row)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy import Table, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from storage import queries, volunteer
@@ -16,10 +18,18 @@ from storage.models import (
     ATTEND_MAKEUP,
     ATTEND_PRESENT,
     MEETING_CLOSED,
+    Attendance,
     Branch,
+    MakeupItem,
+    Meeting,
+    MeetingAttendee,
+    MeetingKind,
     Member,
+    StudyConfirmation,
+    StudyTask,
 )
 from storage.periods import Period
+from storage.rawsql import Prepared
 from storage.roster import active_members
 
 ATTENDED = (ATTEND_PRESENT, ATTEND_LATE, ATTEND_MAKEUP)
@@ -96,22 +106,134 @@ def branch_stats(session: Session, branch: Branch, period: Period) -> BranchStat
     return stats
 
 
+_MEETINGS: Table = Meeting.__table__  # type: ignore[assignment]
+_KINDS: Table = MeetingKind.__table__  # type: ignore[assignment]
+_ATTENDANCE: Table = Attendance.__table__  # type: ignore[assignment]
+_ATTENDEES: Table = MeetingAttendee.__table__  # type: ignore[assignment]
+_TASKS: Table = StudyTask.__table__  # type: ignore[assignment]
+_CONFIRMATIONS: Table = StudyConfirmation.__table__  # type: ignore[assignment]
+_MAKEUPS: Table = MakeupItem.__table__  # type: ignore[assignment]
+_START = bindparam("start", type_=_MEETINGS.c.started_at.type)
+_END = bindparam("end", type_=_MEETINGS.c.started_at.type)
+_IN_PERIOD = (
+    _MEETINGS.c.branch_id == bindparam("branch_id"),
+    _MEETINGS.c.started_at >= _START,
+    _MEETINGS.c.started_at < _END,
+)
+_OPEN_MAKEUP = (
+    _MAKEUPS.c.member_id == bindparam("member_id"),
+    _MAKEUPS.c.done_at.is_(None),
+    _MAKEUPS.c.cancelled_at.is_(None),
+)
+# The member's meetings of the period (expected at, or with a record) and their current status.
+_MEMBER_MEETINGS = Prepared(
+    select(
+        _MEETINGS.c.id,
+        _MEETINGS.c.started_at,
+        _MEETINGS.c.topic,
+        _MEETINGS.c.status,
+        select(_ATTENDANCE.c.status)
+        .where(
+            _ATTENDANCE.c.meeting_id == _MEETINGS.c.id,
+            _ATTENDANCE.c.member_id == bindparam("member_id"),
+            _ATTENDANCE.c.superseded_at.is_(None),
+        )
+        .scalar_subquery(),
+    )
+    .where(
+        *_IN_PERIOD,
+        or_(
+            _MEETINGS.c.id.in_(
+                select(_ATTENDEES.c.meeting_id).where(
+                    _ATTENDEES.c.member_id == bindparam("member_id")
+                )
+            ),
+            _MEETINGS.c.id.in_(
+                select(_ATTENDANCE.c.meeting_id).where(
+                    _ATTENDANCE.c.member_id == bindparam("member_id"),
+                    _ATTENDANCE.c.superseded_at.is_(None),
+                )
+            ),
+        ),
+    )
+    .order_by(_MEETINGS.c.started_at, _MEETINGS.c.id)
+)
+_PERIOD_KINDS = Prepared(
+    select(_KINDS.c.meeting_id, _KINDS.c.kind)
+    .join(_MEETINGS, _MEETINGS.c.id == _KINDS.c.meeting_id)
+    .where(*_IN_PERIOD)
+    .order_by(_KINDS.c.meeting_id, _KINDS.c.position)
+)
+_MEMBER_STUDY = Prepared(
+    select(
+        _TASKS.c.title,
+        exists()
+        .where(
+            _CONFIRMATIONS.c.task_id == _TASKS.c.id,
+            _CONFIRMATIONS.c.member_id == bindparam("member_id"),
+        )
+        .label("done"),
+    )
+    .where(
+        _TASKS.c.branch_id == bindparam("branch_id"),
+        _TASKS.c.published_at >= bindparam("start", type_=_TASKS.c.published_at.type),
+        _TASKS.c.published_at < bindparam("end", type_=_TASKS.c.published_at.type),
+    )
+    .order_by(_TASKS.c.published_at, _TASKS.c.id)
+)
+_OPEN_MAKEUPS = Prepared(
+    select(_MEETINGS.c.id, _MEETINGS.c.started_at, _MEETINGS.c.topic)
+    .join(_MAKEUPS, _MAKEUPS.c.meeting_id == _MEETINGS.c.id)
+    .where(*_OPEN_MAKEUP)
+    .order_by(_MAKEUPS.c.id)
+)
+_OPEN_MAKEUP_KINDS = Prepared(
+    select(_KINDS.c.meeting_id, _KINDS.c.kind)
+    .join(_MAKEUPS, _MAKEUPS.c.meeting_id == _KINDS.c.meeting_id)
+    .where(*_OPEN_MAKEUP)
+    .order_by(_KINDS.c.meeting_id, _KINDS.c.position)
+)
+
+
+def _kinds(rows: list[tuple[Any, ...]]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for meeting_id, kind in rows:
+        found[meeting_id].append(kind)
+    return found
+
+
 def member_stats(session: Session, branch: Branch, member: Member, period: Period) -> MemberStats:
-    """Collect one member's attendance, study, volunteer hours and open 补课 for a period."""
+    """Collect one member's attendance, study, volunteer hours and open 补课 for a period.
+
+    This answers 「我的」, one of the commonest messages, so it runs six small prepared
+    statements; `tests/storage/test_hot_path.py` checks it against the branch-wide queries.
+    """
     stats = MemberStats(period)
-    for meeting, status in queries.member_meetings_in(session, branch, period, member.id):
-        if meeting.status != MEETING_CLOSED and status == ATTEND_ABSENT:
-            continue
-        label = queries.meeting_label(meeting, branch.timezone)
+    start, end = queries.bounds(period, branch.timezone)
+    where = {"branch_id": branch.id, "member_id": member.id, "start": start, "end": end}
+    kinds = _kinds(_PERIOD_KINDS.all(session, branch_id=branch.id, start=start, end=end))
+    for meeting_id, started_at, topic, meeting_status, status in _MEMBER_MEETINGS.all(
+        session, **where
+    ):
+        if meeting_status != MEETING_CLOSED and status in (None, ATTEND_ABSENT):
+            continue  # a meeting still open: not absent yet
+        label = queries.sitting_label(started_at, kinds[meeting_id], topic, branch.timezone)
         if status in ATTENDED:
             stats.attended.append(label)
         elif status == ATTEND_LEAVE:
             stats.leave.append(label)
         else:
             stats.absent.append(label)
-    for task, confirmations in queries.study_in(session, branch, period, member.id):
-        (stats.study_done if member.id in confirmations else stats.study_pending).append(task.title)
+    for title, done in _MEMBER_STUDY.all(
+        session, branch_id=branch.id, member_id=member.id, start=start, end=end
+    ):
+        (stats.study_done if done else stats.study_pending).append(title)
     stats.volunteer_records, stats.volunteer_hours = volunteer.member_total(
         session, branch.id, member.id, period.start, period.end
     )
+    owed_kinds = _kinds(_OPEN_MAKEUP_KINDS.all(session, member_id=member.id))
+    stats.makeups_open = [
+        queries.sitting_label(started_at, owed_kinds[meeting_id], topic, branch.timezone)
+        for meeting_id, started_at, topic in _OPEN_MAKEUPS.all(session, member_id=member.id)
+    ]
     return stats

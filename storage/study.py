@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
+from storage.memo import memo
 from storage.models import StudyConfirmation, StudyTask
+from storage.rawsql import Prepared
 
 
 def publish(
@@ -35,6 +37,8 @@ def publish(
     )
     session.add(task)
     session.flush()
+    for key in [k for k in memo(session) if k[:2] == ("recent_tasks", branch_id)]:
+        del memo(session)[key]
     audit.record(
         session,
         actor,
@@ -49,16 +53,51 @@ def publish(
     return task
 
 
+_CONFIRMATIONS: Table = StudyConfirmation.__table__  # type: ignore[assignment]
+_CONFIRMED = Prepared(
+    select(_CONFIRMATIONS.c.id).where(
+        _CONFIRMATIONS.c.task_id == bindparam("task_id"),
+        _CONFIRMATIONS.c.member_id == bindparam("member_id"),
+    )
+)
+_CONFIRMED_SINCE = Prepared(
+    select(_CONFIRMATIONS.c.task_id).where(
+        _CONFIRMATIONS.c.member_id == bindparam("member_id"),
+        _CONFIRMATIONS.c.task_id >= bindparam("lowest"),
+    )
+)
+_INSERT_CONFIRMATION = Prepared(
+    insert(_CONFIRMATIONS).returning(_CONFIRMATIONS.c.id),
+    (
+        "task_id",
+        "member_id",
+        "confirmed_at",
+        "late",
+        "note",
+        "recorded_by_member_id",
+        "is_correction",
+        "source_inbox_id",
+    ),
+)
+
+
 def recent_tasks(session: Session, branch_id: int, limit: int = 20) -> list[StudyTask]:
     """Return the branch's most recently published tasks, newest first."""
-    return list(
-        session.scalars(
-            select(StudyTask)
-            .where(StudyTask.branch_id == branch_id)
-            .order_by(StudyTask.published_at.desc(), StudyTask.id.desc())
-            .limit(limit)
+    # Remembered for the transaction (a batch of messages asks this once per message);
+    # `publish` is the only way tasks appear, and it forgets the branch's entries.
+    key = ("recent_tasks", branch_id, limit)
+    cache = memo(session)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = list(
+            session.scalars(
+                select(StudyTask)
+                .where(StudyTask.branch_id == branch_id)
+                .order_by(StudyTask.published_at.desc(), StudyTask.id.desc())
+                .limit(limit)
+            )
         )
-    )
+    return list(found)
 
 
 def confirmed_member_ids(session: Session, task_id: int) -> set[int]:
@@ -70,13 +109,20 @@ def confirmed_member_ids(session: Session, task_id: int) -> set[int]:
     )
 
 
-def confirmation(session: Session, task_id: int, member_id: int) -> StudyConfirmation | None:
-    """Return a member's confirmation of a task, if any."""
-    return session.scalar(
-        select(StudyConfirmation).where(
-            StudyConfirmation.task_id == task_id, StudyConfirmation.member_id == member_id
-        )
+def is_confirmed(session: Session, task_id: int, member_id: int) -> bool:
+    """True when the member has confirmed the task."""
+    return _CONFIRMED.first(session, task_id=task_id, member_id=member_id) is not None
+
+
+def unconfirmed(session: Session, tasks: list[StudyTask], member_id: int) -> list[StudyTask]:
+    """The tasks (in the given order) the member has not confirmed, in one query."""
+    if not tasks:
+        return []
+    cursor_rows = _CONFIRMED_SINCE.all(
+        session, member_id=member_id, lowest=min(t.id for t in tasks)
     )
+    done = {row[0] for row in cursor_rows}
+    return [t for t in tasks if t.id not in done]
 
 
 def confirm(
@@ -88,9 +134,10 @@ def confirm(
     late: bool,
     note: str | None,
     is_correction: bool = False,
-) -> StudyConfirmation:
+) -> None:
     """Record a member's confirmation of a task (callers check for an earlier one first)."""
-    row = StudyConfirmation(
+    row_id = _INSERT_CONFIRMATION.scalar(
+        session,
         task_id=task.id,
         member_id=member_id,
         confirmed_at=actor.at,
@@ -100,17 +147,14 @@ def confirm(
         is_correction=is_correction,
         source_inbox_id=actor.inbox_id,
     )
-    session.add(row)
-    session.flush()
     audit.record(
         session,
         actor,
         branch_id=task.branch_id,
         action="correct" if is_correction else "confirm",
         entity="study_confirmation",
-        entity_id=row.id,
+        entity_id=int(row_id),
         task_id=task.id,
         member_id=member_id,
         late=late,
     )
-    return row

@@ -5,28 +5,49 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
 from storage.models import VolunteerRecord
+from storage.rawsql import Prepared
 
 CENT = Decimal("0.01")
+
+
+_RECORDS: Table = VolunteerRecord.__table__  # type: ignore[assignment]
+_MEMBER_TOTAL = Prepared(
+    select(func.count(_RECORDS.c.id), func.sum(_RECORDS.c.hours)).where(
+        _RECORDS.c.branch_id == bindparam("branch_id"),
+        _RECORDS.c.member_id == bindparam("member_id"),
+        _RECORDS.c.service_date >= bindparam("start", type_=_RECORDS.c.service_date.type),
+        _RECORDS.c.service_date < bindparam("end", type_=_RECORDS.c.service_date.type),
+    )
+)
+_INSERT_RECORD = Prepared(
+    insert(_RECORDS).returning(_RECORDS.c.id),
+    (
+        "branch_id",
+        "member_id",
+        "service_date",
+        "hours",
+        "activity",
+        "recorded_at",
+        "recorded_by_member_id",
+        "source_inbox_id",
+    ),
+)
 
 
 def member_total(
     session: Session, branch_id: int, member_id: int, start: date, end: date
 ) -> tuple[int, Decimal]:
     """Return how many records a member has with service dates in [start, end), and their hours."""
-    count, total = session.execute(
-        select(func.count(VolunteerRecord.id), func.sum(VolunteerRecord.hours)).where(
-            VolunteerRecord.branch_id == branch_id,
-            VolunteerRecord.member_id == member_id,
-            VolunteerRecord.service_date >= start,
-            VolunteerRecord.service_date < end,
-        )
-    ).one()
+    row = _MEMBER_TOTAL.first(
+        session, branch_id=branch_id, member_id=member_id, start=start, end=end
+    )
+    count, total = row if row is not None else (0, None)
     # SQLite keeps NUMERIC as binary floating point: round the sum back to cents.
     return int(count), Decimal(str(total or 0)).quantize(CENT)
 
@@ -40,30 +61,31 @@ def add_record(
     service_date: date,
     hours: Decimal,
     activity: str,
-) -> VolunteerRecord:
-    """Record volunteer hours for a member."""
-    row = VolunteerRecord(
-        branch_id=branch_id,
-        member_id=member_id,
-        service_date=service_date,
-        hours=hours,
-        activity=activity,
-        recorded_at=actor.at,
-        recorded_by_member_id=actor.member_id,
-        source_inbox_id=actor.inbox_id,
+) -> int:
+    """Record volunteer hours for a member; return the record's id."""
+    row_id = int(
+        _INSERT_RECORD.scalar(
+            session,
+            branch_id=branch_id,
+            member_id=member_id,
+            service_date=service_date,
+            hours=hours,
+            activity=activity,
+            recorded_at=actor.at,
+            recorded_by_member_id=actor.member_id,
+            source_inbox_id=actor.inbox_id,
+        )
     )
-    session.add(row)
-    session.flush()
     audit.record(
         session,
         actor,
         branch_id=branch_id,
         action="volunteer",
         entity="volunteer_record",
-        entity_id=row.id,
+        entity_id=row_id,
         member_id=member_id,
         date=service_date,
         hours=str(hours),
         activity=activity,
     )
-    return row
+    return row_id

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from storage import meetings, queries, roster, volunteer
+from storage import meetings, queries, roster, stats, volunteer
 from storage.audit import Actor
 from storage.memo import memo
 from storage.models import Branch, Chat, Member
@@ -15,7 +15,7 @@ from storage.periods import resolve
 from tests.factories import BRANCH, ChatBot
 
 
-def test_member_meetings_match_the_branch_view_for_everyone(bot: ChatBot) -> None:
+def test_member_stats_match_the_branch_view_for_everyone(bot: ChatBot) -> None:
     bot.say("李明", "请假 出差")  # pending, applied to the next meeting
     bot.say("李明", "开会 党员大会 学习")
     bot.say("赵磊", "签到")
@@ -26,19 +26,41 @@ def test_member_meetings_match_the_branch_view_for_everyone(bot: ChatBot) -> Non
     bot.say("李明", "开会 支委会")  # still open: the committee only
     bot.say("王芳", "签到")
     bot.say("李明", "补录 赵磊 请假 临时任务")
+    bot.say("李明", "发布学习《党章》")
+    bot.say("赵磊", "已学习")
     with bot.db.session() as session:
         branch = session.scalar(select(Branch).where(Branch.name == BRANCH))
         assert branch is not None
         period = resolve("this_month", bot.clock.now().date())
         views = queries.meetings_in(session, branch, period)
+        tasks = queries.study_in(session, branch, period)
+        checked = 0
         for member in roster.active_members(session, branch.id):
-            expected = [
-                (v.meeting.id, v.status_by_member[member.id])
-                for v in views
-                if member.id in v.status_by_member
+            want = stats.MemberStats(period)
+            for view in views:
+                status = view.status_by_member.get(member.id)
+                if status is None or (view.meeting.status != "closed" and status == "absent"):
+                    continue
+                label = queries.meeting_label(view.meeting, branch.timezone)
+                if status in stats.ATTENDED:
+                    want.attended.append(label)
+                elif status == "leave":
+                    want.leave.append(label)
+                else:
+                    want.absent.append(label)
+            for task, confirmations in tasks:
+                done = member.id in confirmations
+                (want.study_done if done else want.study_pending).append(task.title)
+            want.volunteer_records, want.volunteer_hours = volunteer.member_total(
+                session, branch.id, member.id, period.start, period.end
+            )
+            want.makeups_open = [
+                queries.meeting_label(item.meeting, branch.timezone)
+                for item in meetings.open_makeups(session, member.id)
             ]
-            found = queries.member_meetings_in(session, branch, period, member.id)
-            assert [(m.id, status) for m, status in found] == expected, member.name
+            assert stats.member_stats(session, branch, member, period) == want, member.name
+            checked += bool(want.attended or want.leave or want.absent) + bool(want.makeups_open)
+        assert checked >= 5  # the scenario reaches several members' meetings and 补课
 
 
 def test_member_total_sums_hours_exactly(bot: ChatBot) -> None:

@@ -1,0 +1,99 @@
+"""Prepared statements on the raw driver cursor behave like the same statements through SQLAlchemy."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from storage import roster
+from storage.audit import Actor
+from storage.db import Database
+from storage.models import Member, StudyConfirmation, StudyTask, VolunteerRecord
+from storage.rawsql import Prepared
+
+AT = datetime(2026, 11, 20, 1, 2, 3, 456789, tzinfo=UTC)
+_RECORDS: Table = VolunteerRecord.__table__  # type: ignore[assignment]
+_INSERT_RECORD = Prepared(
+    insert(_RECORDS).returning(_RECORDS.c.id),
+    ("branch_id", "member_id", "service_date", "hours", "activity", "recorded_at"),
+)
+_RECORD = Prepared(
+    select(_RECORDS.c.service_date, _RECORDS.c.hours, _RECORDS.c.recorded_at).where(
+        _RECORDS.c.id == bindparam("row_id")
+    )
+)
+_CONFIRMATIONS: Table = StudyConfirmation.__table__  # type: ignore[assignment]
+_CONFIRM = Prepared(
+    insert(_CONFIRMATIONS), ("task_id", "member_id", "confirmed_at", "late", "is_correction")
+)
+_MEMBERS: Table = Member.__table__  # type: ignore[assignment]
+_ACTIVE_NAMED = Prepared(
+    select(_MEMBERS.c.id).where(_MEMBERS.c.name == bindparam("name"), _MEMBERS.c.active.is_(True))
+)
+
+
+def _member(db: Database) -> tuple[int, int]:
+    with db.transaction() as session:
+        actor = Actor("test", AT)
+        branch = roster.ensure_branch(session, actor, "测试支部", "Asia/Shanghai")
+        roster.upsert_member(session, actor, branch, roster.RosterRow(name="张伟"))
+        member = roster.find_member_by_name(session, branch.id, "张伟")
+        assert member is not None
+        return branch.id, member.id
+
+
+def test_values_round_trip_exactly_as_through_the_orm(db: Database) -> None:
+    branch_id, member_id = _member(db)
+    with db.transaction() as session:
+        row_id = _INSERT_RECORD.scalar(
+            session,
+            branch_id=branch_id,
+            member_id=member_id,
+            service_date=date(2026, 11, 19),
+            hours=Decimal("1.35"),
+            activity="社区服务",
+            recorded_at=AT,
+        )
+        raw = _RECORD.first(session, row_id=row_id)
+    assert raw is not None
+    service_date, hours, recorded_at = raw
+    assert service_date == date(2026, 11, 19) and recorded_at == AT
+    assert Decimal(str(hours)).quantize(Decimal("0.01")) == Decimal("1.35")
+    with db.session() as session:
+        record = session.get(VolunteerRecord, row_id)
+        assert record is not None
+        assert (record.service_date, record.recorded_at, record.activity) == (
+            date(2026, 11, 19),
+            AT,
+            "社区服务",
+        )
+        assert _RECORD.all(session, row_id=-1) == []
+
+
+def test_pending_orm_changes_are_flushed_before_a_raw_read(db: Database) -> None:
+    branch_id, _member_id = _member(db)
+    with db.transaction() as session:
+        session.add(
+            Member(branch_id=branch_id, name="新成员", title="党员", created_at=AT, updated_at=AT)
+        )
+        # Not flushed yet: the raw statement must still see it (and the literal `active` bind).
+        assert _ACTIVE_NAMED.scalar(session, name="新成员") is not None
+        assert _ACTIVE_NAMED.scalar(session, name="无此人") is None
+
+
+def test_driver_errors_arrive_as_the_usual_sqlalchemy_exceptions(db: Database) -> None:
+    branch_id, member_id = _member(db)
+    with db.transaction() as session:
+        task = StudyTask(branch_id=branch_id, title="党章", published_at=AT)
+        session.add(task)
+        session.flush()
+        values = {"task_id": task.id, "member_id": member_id, "confirmed_at": AT}
+        assert _CONFIRM.execute(session, late=False, is_correction=False, **values) == 1
+        with pytest.raises(IntegrityError), session.begin_nested():
+            _CONFIRM.execute(session, late=True, is_correction=False, **values)
+        # The savepoint rolled back; the transaction and the first row are intact.
+        assert session.scalar(select(StudyConfirmation.late)) is False
