@@ -100,8 +100,13 @@ class Dispatcher:
         """Handle a message once; a repeated message id gets the first answer again."""
         return self.dispatch_batch([message])[0]
 
-    def dispatch_batch(self, batch: Sequence[Message]) -> list[DispatchResult]:
+    def dispatch_batch(
+        self, batch: Sequence[Message], delivered: Sequence[int] = ()
+    ) -> list[DispatchResult]:
         """Handle messages in order in one transaction (group commit).
+
+        `delivered` lists outbox rows that earlier callbacks answered inline; they are marked
+        sent in the same transaction, saving a commit of their own.
 
         The batch first runs without savepoints (they cost as much as a simple message); if any
         message fails, the whole transaction rolls back and the batch runs again with each
@@ -116,6 +121,8 @@ class Dispatcher:
         while attempts < ATTEMPTS:
             try:
                 with self.db.transaction() as session:
+                    if delivered:
+                        messages.mark_delivered(session, delivered, self.clock.now())
                     self._prefetch(session, cleaned)
                     handle = self._one if careful else self._unguarded
                     return [

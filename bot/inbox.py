@@ -83,23 +83,25 @@ class _Lane:
             delivered = [
                 i for item in batch if isinstance(item, _Delivered) for i in item.outbox_ids
             ]
-            if delivered:
-                self._mark(delivered)
             jobs = [item for item in batch if isinstance(item, _Job)]
             if jobs:
-                self._dispatch(jobs)
+                self._dispatch(jobs, delivered)
+            elif delivered:
+                self._mark(delivered)
             for item in batch:
                 if isinstance(item, _Barrier):
                     item.event.set()
             if any(item is _STOP for item in batch):
                 return
 
-    def _dispatch(self, jobs: list[_Job]) -> None:
+    def _dispatch(self, jobs: list[_Job], delivered: list[int]) -> None:
         try:
-            results = self.dispatcher.dispatch_batch([job.message for job in jobs])
+            results = self.dispatcher.dispatch_batch([job.message for job in jobs], delivered)
         except Exception:
             # dispatch_batch answers its own failures; this guards the lane itself.
             log.exception("dispatch lane failed on a batch of %d", len(jobs))
+            if delivered:
+                self._mark(delivered)
             results = [
                 DispatchResult(replies=(Outgoing(0, job.message.chat_id, FAILURE_TEXT),))
                 for job in jobs

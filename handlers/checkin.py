@@ -36,7 +36,12 @@ def handle(ctx: Context) -> Reply:
     late = ctx.actor.at - meeting.started_at > timedelta(minutes=ctx.branch.late_after_minutes)
     meetings.add_expected(ctx.session, meeting, ctx.member.id)
     meetings.record_attendance(
-        ctx.session, ctx.actor, meeting, ctx.member.id, ATTEND_LATE if late else ATTEND_PRESENT
+        ctx.session,
+        ctx.actor,
+        meeting,
+        ctx.member.id,
+        ATTEND_LATE if late else ATTEND_PRESENT,
+        previous=previous,
     )
     text = f"✅ {ctx.member.name} 签到成功：{label}，{clock(ctx.now)}"
     if late:

@@ -28,7 +28,7 @@ def day(value: date, weekday: bool = True) -> str:
 
 def clock(value: datetime) -> str:
     """Format a local time as 11月18日 14:05."""
-    return f"{value.month}月{value.day}日 {value:%H:%M}"
+    return f"{value.month}月{value.day}日 {value.hour:02d}:{value.minute:02d}"
 
 
 def hours(value: float | Decimal) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -146,6 +147,15 @@ def current_attendance(session: Session, meeting_id: int) -> dict[int, Attendanc
     return {row.member_id: row for row in rows}
 
 
+class Unknown(Enum):
+    """Marks an argument the caller did not look up."""
+
+    TOKEN = 0
+
+
+UNKNOWN = Unknown.TOKEN
+
+
 @dataclass(frozen=True)
 class AttendanceRow:
     """A member's current attendance at a meeting, as the chat path needs it."""
@@ -248,9 +258,14 @@ def record_attendance(
     reason: str | None = None,
     is_correction: bool = False,
     source_inbox_id: int | None = None,
+    previous: AttendanceRow | Unknown | None = UNKNOWN,
 ) -> AttendanceRow:
-    """Record a member's status at a meeting, superseding (never overwriting) an earlier one."""
-    previous = member_attendance(session, meeting.id, member_id)
+    """Record a member's status at a meeting, superseding (never overwriting) an earlier one.
+
+    `previous` is the member's current row when the caller has just read it (saves a query).
+    """
+    if isinstance(previous, Unknown):
+        previous = member_attendance(session, meeting.id, member_id)
     if previous is not None:
         _SUPERSEDE.execute(session, row_id=previous.id, when=actor.at)
         loaded = session.identity_map.get(identity_key(Attendance, previous.id))

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Dialect
+from sqlalchemy import Connection, Dialect, event
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import ReturnsRows
@@ -29,9 +29,26 @@ Processor = Callable[[Any], Any] | None
 class _Compiled:
     sql: str
     positional: tuple[str, ...] | None
-    binds: dict[str, Processor]
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
     defaults: dict[str, Any]
     results: tuple[Processor, ...]
+
+
+_DRIVER = "zhibu.rawsql.driver"
+
+
+def _driver(session: Session) -> tuple[Connection, Any]:
+    """The session's connection and its DB-API connection, looked up once per transaction."""
+    found: tuple[Connection, Any] | None = session.info.get(_DRIVER)
+    if found is None:
+        connection = session.connection()
+        found = session.info[_DRIVER] = (connection, connection.connection.driver_connection)
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver(session: Session, _transaction: SessionTransaction) -> None:
+    session.info.pop(_DRIVER, None)
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
@@ -59,10 +76,11 @@ class Prepared:
             return found
         compiled = self.statement.compile(dialect=dialect, column_keys=self.columns)
         assert isinstance(compiled, SQLCompiler)
-        binds: dict[str, Processor] = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+        processors = tuple(
+            (name, proc)
             for name, bind in compiled.binds.items()
-        }
+            if (proc := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
         # Literal values compiled into the statement (e.g. `status == "open"`) travel as binds.
         defaults = {
             name: bind.value
@@ -76,23 +94,20 @@ class Prepared:
                 for column in self.statement.exported_columns
             )
         positional = tuple(compiled.positiontup or ()) if compiled.positional else None
-        found = _Compiled(compiled.string, positional, binds, defaults, results)
+        found = _Compiled(compiled.string, positional, processors, defaults, results)
         self._compiled[dialect.name] = found
         return found
 
     def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
         if session.new or session.dirty or session.deleted:
             session.flush()
-        connection = session.connection()
+        connection, driver = _driver(session)
         compiled = self._compile(connection.dialect)
-        binds = compiled.binds
-        values = {
-            name: (proc(value) if (proc := binds.get(name)) is not None else value)
-            for name, value in (
-                {**compiled.defaults, **params} if compiled.defaults else params
-            ).items()
-        }
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
+        for name, proc in compiled.processors:
+            if name in values:
+                values[name] = proc(values[name])
+        cursor = driver.cursor()
         arguments = (
             [values[name] for name in compiled.positional]
             if compiled.positional is not None

@@ -50,6 +50,8 @@ class WeComCrypto:
             raise ValueError("WeCom token must not be empty")
         self._token = token
         self._key = aes_key_bytes(encoding_aes_key)
+        # Building the cipher costs more than using it; each call still gets its own context.
+        self._cipher = WeChatCipher(self._key)
         self._receive_id = receive_id.encode("utf-8")
 
     def __repr__(self) -> str:
@@ -73,7 +75,7 @@ class WeComCrypto:
             raise CallbackRejectedError(400, "ciphertext is not base64") from exc
         if len(raw) < BLOCK or len(raw) % 16:
             raise CallbackRejectedError(400, "ciphertext has a bad length")
-        plain: bytes = WeChatCipher(self._key).decrypt(raw)
+        plain: bytes = self._cipher.decrypt(raw)
         pad = plain[-1]
         if not 1 <= pad <= BLOCK or plain[-pad:] != bytes([pad]) * pad:
             raise CallbackRejectedError(400, "cannot decrypt (wrong EncodingAESKey?)")
@@ -106,7 +108,7 @@ class WeComCrypto:
         message = plaintext.encode("utf-8")
         framed = head + struct.pack(">I", len(message)) + message + self._receive_id
         pad = BLOCK - len(framed) % BLOCK
-        cipher: bytes = WeChatCipher(self._key).encrypt(framed + bytes([pad]) * pad)
+        cipher: bytes = self._cipher.encrypt(framed + bytes([pad]) * pad)
         return base64.b64encode(cipher).decode("ascii")
 
     def seal(
