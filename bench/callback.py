@@ -1,6 +1,6 @@
 """Benchmark: encrypted WeCom AI-bot callbacks against `zhibu serve`, beside a bare endpoint.
 
-Usage: .venv/bin/python bench/callback.py [--seconds 10] [--connections 50] [--database-url URL]
+Usage: .venv/bin/python bench/callback.py [--seconds 10] [--connections 50] [--chats 1] [--database-url URL]
 Needs `wrk` (apt-get install wrk). Starts `zhibu serve` on a free 127.0.0.1 port with WeCom
 callback crypto on, pre-generates callbacks with distinct message ids from the sample roster, and
 drives both servers with wrk. Prints requests/s and p50/p99 for each and their ratio. Not a test.
@@ -83,13 +83,20 @@ def lua_string(value: str) -> str:
     return "[==[" + value + "]==]"
 
 
-def callback(crypto: WeComCrypto, msgid: str, user: str, text: str, nonce: str) -> tuple[str, str]:
+def chat_ids(count: int) -> list[str]:
+    """The group chats the load comes from (one branch, bound on first sight)."""
+    return [CHAT] + [f"{CHAT}{k}" for k in range(1, count)]
+
+
+def callback(
+    crypto: WeComCrypto, msgid: str, user: str, text: str, nonce: str, chat: str = CHAT
+) -> tuple[str, str]:
     """Return (query, body) of one signed, encrypted AI-bot text callback."""
     timestamp = str(int(datetime.now(UTC).timestamp()))
     payload = {
         "msgid": msgid,
         "aibotid": "AIBOT",
-        "chatid": CHAT,
+        "chatid": chat,
         "chattype": "group",
         "from": {"userid": user},
         "msgtype": "text",
@@ -100,14 +107,16 @@ def callback(crypto: WeComCrypto, msgid: str, user: str, text: str, nonce: str) 
     return query, json.dumps({"encrypt": encrypt})
 
 
-def open_meeting_and_task(base: str, crypto: WeComCrypto) -> None:
-    """As the secretary, open a meeting and publish a study task, as before a real burst."""
-    for n, text in enumerate(("开会 党员大会 学习全会精神", "发布学习《党章》截止12月31日")):
-        query, body = callback(crypto, f"prelude-{n}", USERS[0], text, str(n))
+def open_meeting_and_task(base: str, crypto: WeComCrypto, chats: list[str]) -> None:
+    """As the secretary, open a meeting in every chat and publish a study task, as before a burst."""
+    prelude = [(chat, "开会 党员大会 学习全会精神") for chat in chats]
+    prelude.append((chats[0], "发布学习《党章》截止12月31日"))
+    for n, (chat, text) in enumerate(prelude):
+        query, body = callback(crypto, f"prelude-{n}", USERS[0], text, str(n), chat)
         httpx.post(base + query, content=body, timeout=10).raise_for_status()
 
 
-def write_requests(path: Path, count: int, crypto: WeComCrypto) -> None:
+def write_requests(path: Path, count: int, crypto: WeComCrypto, chats: list[str]) -> None:
     """Pre-generate `count` signed, encrypted callbacks with distinct message ids."""
     rng = random.Random(20261122)
     timestamp = str(int(datetime.now(UTC).timestamp()))
@@ -116,7 +125,7 @@ def write_requests(path: Path, count: int, crypto: WeComCrypto) -> None:
         payload = {
             "msgid": f"bench-{i}",
             "aibotid": "AIBOT",
-            "chatid": CHAT,
+            "chatid": rng.choice(chats),
             "chattype": "group",
             "from": {"userid": rng.choice(USERS)},
             "msgtype": "text",
@@ -190,6 +199,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=60000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
+        "--chats", type=int, default=1, help="group chats the callbacks come from (default 1)"
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -223,7 +235,9 @@ def main() -> None:
             capture_output=True,
         )
         requests_file, lua_file = work / "requests.lua", work / "bench.lua"
-        write_requests(requests_file, args.requests, WeComCrypto(TOKEN, AES_KEY))
+        write_requests(
+            requests_file, args.requests, WeComCrypto(TOKEN, AES_KEY), chat_ids(args.chats)
+        )
         lua_file.write_text(LUA, encoding="utf-8")
         (work / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
         wrk_env = {
@@ -267,7 +281,9 @@ def main() -> None:
         )
         try:
             wait_healthy(f"http://127.0.0.1:{bot_port}/healthz")
-            open_meeting_and_task(f"http://127.0.0.1:{bot_port}", WeComCrypto(TOKEN, AES_KEY))
+            open_meeting_and_task(
+                f"http://127.0.0.1:{bot_port}", WeComCrypto(TOKEN, AES_KEY), chat_ids(args.chats)
+            )
             time.sleep(1)
             full = run_wrk(f"http://127.0.0.1:{bot_port}", args.seconds, args.connections, wrk_env)
             plain = run_wrk(
@@ -281,7 +297,10 @@ def main() -> None:
                     proc.terminate()
                 proc.wait(timeout=60)
     backend = url.split(":", 1)[0]
-    print(f"backend={backend} connections={args.connections} seconds={args.seconds}")
+    print(
+        f"backend={backend} connections={args.connections} seconds={args.seconds} "
+        f"chats={args.chats}"
+    )
     print(f"{'endpoint':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
     for name, r in (("full WeCom callback", full), ("bare 200 (same stack)", plain)):
         print(f"{name:<28}{r['rps']:>10.0f}{r['p50']:>10.2f}{r['p99']:>10.2f}{r['non2xx']:>10.0f}")

@@ -27,6 +27,7 @@ from storage import messages, roster
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Branch, Chat, Member
+from storage.rawsql import defer_writes, stop_deferring
 from storage.redis import SeenFilter
 
 log = logging.getLogger(__name__)
@@ -124,11 +125,16 @@ class Dispatcher:
                     if delivered:
                         messages.mark_delivered(session, delivered, self.clock.now())
                     self._prefetch(session, cleaned)
+                    if not careful:
+                        # Audit entries and inbox settlements go in together at the end.
+                        defer_writes(session)
                     handle = self._one if careful else self._unguarded
-                    return [
+                    results = [
                         handle(session, message, seen)
                         for message, seen in zip(cleaned, seen_before, strict=True)
                     ]
+                    stop_deferring(session)
+                    return results
             except OperationalError:
                 attempts += 1
                 log.warning(

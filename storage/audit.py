@@ -50,8 +50,8 @@ def record(
     entity_id: int | None = None,
     **detail: Any,
 ) -> None:
-    """Append one audit entry for a change made by `actor` (written at once, in its transaction)."""
-    _INSERT.execute(
+    """Append one audit entry for a change made by `actor`, in the same transaction."""
+    _INSERT.execute_later(
         session,
         branch_id=branch_id,
         actor_member_id=actor.member_id,

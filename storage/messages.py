@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
-from storage.rawsql import Prepared
+from storage.rawsql import Prepared, flush_deferred
 
 OUTBOX_PENDING = "pending"
 OUTBOX_SENT = "sent"
@@ -24,6 +24,7 @@ OUTBOX_FAILED = "failed"
 
 def find_inbox(session: Session, platform: str, message_id: str) -> InboxEntry | None:
     """Return the inbox entry of a platform message id, if it was received before."""
+    flush_deferred(session)  # a deferred settle of the same batch must be visible
     return session.scalar(
         select(InboxEntry).where(
             InboxEntry.platform == platform, InboxEntry.message_id == message_id
@@ -114,7 +115,7 @@ def settle_inbox(
     session: Session, inbox_id: int, *, intent: str, member_id: int | None, reply_text: str
 ) -> None:
     """Record how an inbox row was understood and answered."""
-    _SETTLE_INBOX.execute(
+    _SETTLE_INBOX.execute_later(
         session, inbox_id=inbox_id, intent=intent, member_id=member_id, reply_text=reply_text
     )
 

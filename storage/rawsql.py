@@ -46,9 +46,68 @@ def _driver(session: Session) -> tuple[Connection, Any]:
     return found
 
 
+@event.listens_for(Session, "after_transaction_create")
 @event.listens_for(Session, "after_transaction_end")
 def _forget_driver(session: Session, _transaction: SessionTransaction) -> None:
+    # A new savepoint is only emitted when its session transaction first asks for the
+    # connection, so every transaction (nested ones too) must look it up again.
     session.info.pop(_DRIVER, None)
+
+
+_DEFERRED = "zhibu.rawsql.deferred"
+_POISONED = "zhibu.rawsql.deferred.poisoned"
+
+
+def defer_writes(session: Session) -> None:
+    """Let `Prepared.execute_later` writes wait until `flush_deferred` (or a rollback)."""
+    _driver(session)  # begin the transaction now, so that its end also ends the deferring
+    session.info.setdefault(_DEFERRED, [])
+
+
+def flush_deferred(session: Session) -> None:
+    """Run the deferred writes, one `executemany` per statement, and keep deferring."""
+    if session.info.get(_POISONED):
+        raise RuntimeError("deferred writes were mixed with a savepoint that rolled back")
+    buffer: list[tuple[Prepared, dict[str, Any]]] | None = session.info.get(_DEFERRED)
+    if not buffer:
+        return
+    pending = list(buffer)
+    buffer.clear()
+    by_statement: dict[int, tuple[Prepared, list[dict[str, Any]]]] = {}
+    for prepared, params in pending:
+        by_statement.setdefault(id(prepared), (prepared, []))[1].append(params)
+    for prepared, rows in by_statement.values():
+        cursor, _compiled = prepared._run(session, {}, rows)
+        cursor.close()
+
+
+def stop_deferring(session: Session) -> None:
+    """Run what is deferred and write at once from now on."""
+    flush_deferred(session)
+    session.info.pop(_DEFERRED, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_deferred(session: Session, previous: SessionTransaction) -> None:
+    buffer = session.info.get(_DEFERRED)
+    if not buffer:
+        return
+    if previous.nested:
+        # Which deferred writes belonged inside the savepoint is unknown: refuse to guess.
+        session.info[_POISONED] = True
+    buffer.clear()  # the writes belonged to work that is being undone
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_before_commit(session: Session) -> None:
+    stop_deferring(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_deferring(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: deferring ends with it
+        session.info.pop(_DEFERRED, None)
+        session.info.pop(_POISONED, None)
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
@@ -98,24 +157,31 @@ class Prepared:
         self._compiled[dialect.name] = found
         return found
 
-    def _run(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, _Compiled]:
-        if session.new or session.dirty or session.deleted:
-            session.flush()
-        connection, driver = _driver(session)
-        compiled = self._compile(connection.dialect)
+    def _arguments(self, compiled: _Compiled, params: Mapping[str, Any]) -> Any:
         values = {**compiled.defaults, **params} if compiled.defaults else dict(params)
         for name, proc in compiled.processors:
             if name in values:
                 values[name] = proc(values[name])
+        if compiled.positional is not None:
+            return [values[name] for name in compiled.positional]
+        return values
+
+    def _run(
+        self, session: Session, params: Mapping[str, Any], many: Sequence[Mapping[str, Any]] = ()
+    ) -> tuple[Any, _Compiled]:
+        if session.new or session.dirty or session.deleted:
+            session.flush()
+        connection, driver = _driver(session)
+        compiled = self._compile(connection.dialect)
         cursor = driver.cursor()
-        arguments = (
-            [values[name] for name in compiled.positional]
-            if compiled.positional is not None
-            else values
-        )
         dbapi_error = connection.dialect.loaded_dbapi.Error
         try:
-            cursor.execute(compiled.sql, arguments)
+            if many:
+                arguments = [self._arguments(compiled, p) for p in many]
+                cursor.executemany(compiled.sql, arguments)
+            else:
+                arguments = self._arguments(compiled, params)
+                cursor.execute(compiled.sql, arguments)
         except dbapi_error as error:
             cursor.close()
             # The same exception classes as through SQLAlchemy (IntegrityError, ...), so
@@ -124,6 +190,18 @@ class Prepared:
                 compiled.sql, arguments, error, dbapi_error, dialect=connection.dialect
             ) from error
         return cursor, compiled
+
+    def execute_later(self, session: Session, **params: Any) -> None:
+        """Run a write now, or at `flush_deferred` while the session defers writes.
+
+        Only for writes nothing reads back before the flush (audit entries, settling an
+        inbox row); deferred rows of one statement go to the database in one `executemany`.
+        """
+        buffer: list[tuple[Prepared, dict[str, Any]]] | None = session.info.get(_DEFERRED)
+        if buffer is None:
+            self.execute(session, **params)
+        else:
+            buffer.append((self, params))
 
     def execute(self, session: Session, **params: Any) -> int:
         """Run a statement that returns no rows; return how many rows it changed."""

@@ -6,14 +6,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from storage import roster
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Member, StudyConfirmation, StudyTask, VolunteerRecord
-from storage.rawsql import Prepared
+from storage.rawsql import Prepared, defer_writes, flush_deferred
 
 AT = datetime(2026, 11, 20, 1, 2, 3, 456789, tzinfo=UTC)
 _RECORDS: Table = VolunteerRecord.__table__  # type: ignore[assignment]
@@ -97,3 +97,82 @@ def test_driver_errors_arrive_as_the_usual_sqlalchemy_exceptions(db: Database) -
             _CONFIRM.execute(session, late=True, is_correction=False, **values)
         # The savepoint rolled back; the transaction and the first row are intact.
         assert session.scalar(select(StudyConfirmation.late)) is False
+
+
+def _confirmations(db: Database) -> int:
+    with db.session() as session:
+        return len(list(session.scalars(select(StudyConfirmation.id))))
+
+
+def test_deferred_writes_wait_for_the_flush_or_the_commit(db: Database) -> None:
+    branch_id, member_id = _member(db)
+    with db.transaction() as session:
+        tasks = [
+            StudyTask(branch_id=branch_id, title=f"第{i}课", published_at=AT) for i in range(3)
+        ]
+        session.add_all(tasks)
+        session.flush()
+        defer_writes(session)
+        for task in tasks[:2]:
+            _CONFIRM.execute_later(
+                session,
+                task_id=task.id,
+                member_id=member_id,
+                confirmed_at=AT,
+                late=False,
+                is_correction=False,
+            )
+        assert session.scalar(select(func.count(StudyConfirmation.id))) == 0
+        flush_deferred(session)
+        assert session.scalar(select(func.count(StudyConfirmation.id))) == 2
+        _CONFIRM.execute_later(
+            session,
+            task_id=tasks[2].id,
+            member_id=member_id,
+            confirmed_at=AT,
+            late=True,
+            is_correction=False,
+        )
+    assert _confirmations(db) == 3  # the commit ran the last one
+
+
+def test_a_rollback_drops_deferred_writes_and_a_savepoint_rollback_refuses(db: Database) -> None:
+    branch_id, member_id = _member(db)
+    with db.session() as session:
+        task = StudyTask(branch_id=branch_id, title="党章", published_at=AT)
+        session.add(task)
+        session.commit()
+        values = {"task_id": task.id, "member_id": member_id, "confirmed_at": AT}
+        defer_writes(session)
+        _CONFIRM.execute_later(session, late=False, is_correction=False, **values)
+        session.rollback()
+        session.commit()
+        assert _confirmations(db) == 0
+        defer_writes(session)
+        _CONFIRM.execute_later(session, late=False, is_correction=False, **values)
+        try:
+            with session.begin_nested():
+                raise LookupError("undo")
+        except LookupError:
+            pass
+        with pytest.raises(RuntimeError, match="savepoint"):
+            session.commit()
+        session.rollback()
+    assert _confirmations(db) == 0
+
+
+def test_a_savepoint_rollback_undoes_raw_writes_made_inside_it(db: Database) -> None:
+    branch_id, member_id = _member(db)
+    with db.transaction() as session:
+        task = StudyTask(branch_id=branch_id, title="党章", published_at=AT)
+        session.add(task)
+        session.flush()
+        _ACTIVE_NAMED.scalar(session, name="张伟")  # the connection is looked up outside
+        values = {"task_id": task.id, "member_id": member_id, "confirmed_at": AT}
+        try:
+            with session.begin_nested():
+                _CONFIRM.execute(session, late=False, is_correction=False, **values)
+                raise LookupError("undo")
+        except LookupError:
+            pass
+        assert session.scalar(select(func.count(StudyConfirmation.id))) == 0
