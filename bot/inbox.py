@@ -13,6 +13,7 @@ import logging
 import queue
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ LANES_SERVER_DB = 4
 # Enough to amortise a commit, small enough that the first message of a batch is not kept
 # waiting long for the last.
 MAX_BATCH = 64
+# Inline replies whose delivery is still to be noted; older entries fall back to any lane.
+OWNERS_KEPT = 10_000
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,8 @@ class DispatchInbox:
         count = lanes or (LANES_SQLITE if db.is_sqlite else LANES_SERVER_DB)
         self._lanes = [_Lane(f"zhibu-dispatch-{n}", dispatcher, db, clock) for n in range(count)]
         self._closed = False
+        # Outbox id -> the lane that wrote it, for replies sent inline (event-loop thread only).
+        self._owners: OrderedDict[int, _Lane] = OrderedDict()
 
     def _lane(self, chat_id: str) -> _Lane:
         return self._lanes[zlib.crc32(chat_id.encode("utf-8")) % len(self._lanes)]
@@ -157,8 +162,16 @@ class DispatchInbox:
         """Dispatch on the chat's writer lane (batched with others) and wake the sender."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[DispatchResult] = loop.create_future()
-        self._lane(message.chat_id).queue.put(_Job(message, loop, future))
+        lane = self._lane(message.chat_id)
+        lane.queue.put(_Job(message, loop, future))
         result = await future
+        if message.reply_inline:
+            # Its delivery mark should ride in the same lane's next batch (see `delivered`).
+            for reply in result.replies:
+                if reply.outbox_id:
+                    self._owners[reply.outbox_id] = lane
+            while len(self._owners) > OWNERS_KEPT:
+                self._owners.popitem(last=False)
         if (
             result.replies
             and not result.duplicate
@@ -175,8 +188,13 @@ class DispatchInbox:
         keeps the outbox sender from sending it a second time.
         """
         ids = tuple(i for i in outbox_ids if i)
-        if ids:
-            self._lanes[ids[0] % len(self._lanes)].queue.put(_Delivered(ids))
+        if not ids:
+            return
+        lanes = [self._owners.pop(i, None) for i in ids]
+        # The lane that wrote the reply is busy with that chat: marking there costs no commit
+        # of its own (and no second writer contending for the same WAL flush).
+        lane = lanes[0] or self._lanes[ids[0] % len(self._lanes)]
+        lane.queue.put(_Delivered(ids))
 
     def drain(self) -> None:
         """Block until everything queued so far has been written (tests and shutdown)."""

@@ -34,7 +34,7 @@ def handle(ctx: Context) -> Reply:
             card=refreshed_card(ctx.session, meeting, ctx.message.via_card),
         )
     late = ctx.actor.at - meeting.started_at > timedelta(minutes=ctx.branch.late_after_minutes)
-    meetings.add_expected(ctx.session, meeting, ctx.member.id)
+    meetings.add_expected(ctx.session, meeting, ctx.member.id, has_record=previous is not None)
     meetings.record_attendance(
         ctx.session,
         ctx.actor,

@@ -50,6 +50,7 @@ def handle(ctx: Context) -> Reply:
         member_id=ctx.member.id,
         meeting=meeting,
         reason=reason,
+        previous=previous,
     )
     label = kinds_label(meeting.kinds) + (f"「{meeting.topic}」" if meeting.topic else "")
     return Reply(

@@ -77,7 +77,7 @@ def handle_confirm(ctx: Context) -> Reply:
         if not pending:
             return Reply(f"{ctx.member.name}，近期的学习任务您都已确认，谢谢！")
         task = pending[0]
-    if study.is_confirmed(ctx.session, task.id, ctx.member.id):
+    elif study.is_confirmed(ctx.session, task.id, ctx.member.id):
         return Reply(f"{ctx.member.name}，您已确认过《{task.title}》，无需重复打卡。")
     late = task.deadline is not None and ctx.today > task.deadline
     study.confirm(ctx.session, ctx.actor, task, ctx.member.id, late=late, note=note or None)

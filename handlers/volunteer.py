@@ -33,8 +33,9 @@ def handle(ctx: Context) -> Reply:
     activity = (parsed.activity or "").strip()
     if not activity:
         return Reply(f"请写明服务内容，{EXAMPLE}")
-    _count, same_day = volunteer.member_total(
-        ctx.session, ctx.branch.id, ctx.member.id, service_date, service_date + timedelta(days=1)
+    this_month = resolve("this_month", ctx.today)
+    same_day, month = volunteer.day_and_period_hours(
+        ctx.session, ctx.branch.id, ctx.member.id, service_date, this_month.start, this_month.end
     )
     if same_day + amount > MAX_HOURS_PER_DAY:
         return Reply(
@@ -50,10 +51,7 @@ def handle(ctx: Context) -> Reply:
         hours=amount,
         activity=activity,
     )
-    this_month = resolve("this_month", ctx.today)
-    _count, total = volunteer.member_total(
-        ctx.session, ctx.branch.id, ctx.member.id, this_month.start, this_month.end
-    )
+    total = month + (amount if this_month.contains(service_date) else 0)
     return Reply(
         f"✅ 已记录 {ctx.member.name} 志愿服务 {hours(amount)} 小时：{activity}"
         f"（{day(service_date, weekday=False)}）。本月累计 {hours(total)} 小时。"

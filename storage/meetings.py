@@ -240,9 +240,15 @@ def expected_ids(session: Session, meeting_id: int) -> list[int]:
     )
 
 
-def add_expected(session: Session, meeting: Meeting, member_id: int) -> None:
-    """Add a member to the meeting's expected list (someone who came though not required)."""
-    if not is_expected(session, meeting.id, member_id):
+def add_expected(
+    session: Session, meeting: Meeting, member_id: int, *, has_record: bool = False
+) -> None:
+    """Add a member to the meeting's expected list (someone who came though not required).
+
+    `has_record`: the member already has an attendance row here, so is on the list already
+    (every row is written after this call, or for an expected member's pending leave).
+    """
+    if not has_record and not is_expected(session, meeting.id, member_id):
         _ADD_EXPECTED.execute(session, meeting_id=meeting.id, member_id=member_id)
         if "expected" in meeting.__dict__:  # a loaded collection would not show the new row
             session.expire(meeting, ["expected"])
@@ -309,8 +315,12 @@ def request_leave(
     member_id: int,
     meeting: Meeting | None,
     reason: str,
+    previous: AttendanceRow | Unknown | None = UNKNOWN,
 ) -> int:
-    """Record a 请假 (at the open meeting when given, else pending for the next one); its id."""
+    """Record a 请假 (at the open meeting when given, else pending for the next one); its id.
+
+    `previous` is the member's current attendance row there, when the caller has read it.
+    """
     meeting_id = meeting.id if meeting is not None else None
     leave_id = int(
         _INSERT_LEAVE.scalar(
@@ -336,7 +346,9 @@ def request_leave(
         reason=reason,
     )
     if meeting is not None:
-        add_expected(session, meeting, member_id)
+        if isinstance(previous, Unknown):
+            previous = member_attendance(session, meeting.id, member_id)
+        add_expected(session, meeting, member_id, has_record=previous is not None)
         record_attendance(
             session,
             actor,
@@ -345,6 +357,7 @@ def request_leave(
             ATTEND_LEAVE,
             reason=reason,
             is_correction=actor.member_id != member_id,
+            previous=previous,
         )
     return leave_id
 

@@ -158,10 +158,15 @@ _MEMBER_MEETINGS = Prepared(
     )
     .order_by(_MEETINGS.c.started_at, _MEETINGS.c.id)
 )
-_PERIOD_KINDS = Prepared(
+# The kinds of both the period's meetings and those the member owes a 补课 for.
+_MEMBER_KINDS = Prepared(
     select(_KINDS.c.meeting_id, _KINDS.c.kind)
-    .join(_MEETINGS, _MEETINGS.c.id == _KINDS.c.meeting_id)
-    .where(*_IN_PERIOD)
+    .where(
+        or_(
+            _KINDS.c.meeting_id.in_(select(_MEETINGS.c.id).where(*_IN_PERIOD)),
+            _KINDS.c.meeting_id.in_(select(_MAKEUPS.c.meeting_id).where(*_OPEN_MAKEUP)),
+        )
+    )
     .order_by(_KINDS.c.meeting_id, _KINDS.c.position)
 )
 _MEMBER_STUDY = Prepared(
@@ -187,12 +192,6 @@ _OPEN_MAKEUPS = Prepared(
     .where(*_OPEN_MAKEUP)
     .order_by(_MAKEUPS.c.id)
 )
-_OPEN_MAKEUP_KINDS = Prepared(
-    select(_KINDS.c.meeting_id, _KINDS.c.kind)
-    .join(_MAKEUPS, _MAKEUPS.c.meeting_id == _KINDS.c.meeting_id)
-    .where(*_OPEN_MAKEUP)
-    .order_by(_KINDS.c.meeting_id, _KINDS.c.position)
-)
 
 
 def _kinds(rows: list[tuple[Any, ...]]) -> dict[int, list[str]]:
@@ -205,13 +204,13 @@ def _kinds(rows: list[tuple[Any, ...]]) -> dict[int, list[str]]:
 def member_stats(session: Session, branch: Branch, member: Member, period: Period) -> MemberStats:
     """Collect one member's attendance, study, volunteer hours and open 补课 for a period.
 
-    This answers 「我的」, one of the commonest messages, so it runs six small prepared
+    This answers 「我的」, one of the commonest messages, so it runs five small prepared
     statements; `tests/storage/test_hot_path.py` checks it against the branch-wide queries.
     """
     stats = MemberStats(period)
     start, end = queries.bounds(period, branch.timezone)
     where = {"branch_id": branch.id, "member_id": member.id, "start": start, "end": end}
-    kinds = _kinds(_PERIOD_KINDS.all(session, branch_id=branch.id, start=start, end=end))
+    kinds = _kinds(_MEMBER_KINDS.all(session, **where))
     for meeting_id, started_at, topic, meeting_status, status in _MEMBER_MEETINGS.all(
         session, **where
     ):
@@ -231,9 +230,8 @@ def member_stats(session: Session, branch: Branch, member: Member, period: Perio
     stats.volunteer_records, stats.volunteer_hours = volunteer.member_total(
         session, branch.id, member.id, period.start, period.end
     )
-    owed_kinds = _kinds(_OPEN_MAKEUP_KINDS.all(session, member_id=member.id))
     stats.makeups_open = [
-        queries.sitting_label(started_at, owed_kinds[meeting_id], topic, branch.timezone)
+        queries.sitting_label(started_at, kinds[meeting_id], topic, branch.timezone)
         for meeting_id, started_at, topic in _OPEN_MAKEUPS.all(session, member_id=member.id)
     ]
     return stats

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -40,6 +40,38 @@ _INSERT_RECORD = Prepared(
 )
 
 
+_DAY = bindparam("day", type_=_RECORDS.c.service_date.type)
+_IN_MONTH = and_(
+    _RECORDS.c.service_date >= bindparam("start", type_=_RECORDS.c.service_date.type),
+    _RECORDS.c.service_date < bindparam("end", type_=_RECORDS.c.service_date.type),
+)
+_DAY_AND_PERIOD = Prepared(
+    select(
+        func.sum(case((_RECORDS.c.service_date == _DAY, _RECORDS.c.hours), else_=0)),
+        func.sum(case((_IN_MONTH, _RECORDS.c.hours), else_=0)),
+    ).where(
+        _RECORDS.c.branch_id == bindparam("branch_id"),
+        _RECORDS.c.member_id == bindparam("member_id"),
+        or_(_RECORDS.c.service_date == _DAY, _IN_MONTH),
+    )
+)
+
+
+def _cents(value: object) -> Decimal:
+    # SQLite keeps NUMERIC as binary floating point: round sums back to cents.
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def day_and_period_hours(
+    session: Session, branch_id: int, member_id: int, day: date, start: date, end: date
+) -> tuple[Decimal, Decimal]:
+    """A member's hours on one service date and in [start, end), in one query."""
+    row = _DAY_AND_PERIOD.first(
+        session, branch_id=branch_id, member_id=member_id, day=day, start=start, end=end
+    )
+    return (_cents(row[0]), _cents(row[1])) if row is not None else (Decimal(0), Decimal(0))
+
+
 def member_total(
     session: Session, branch_id: int, member_id: int, start: date, end: date
 ) -> tuple[int, Decimal]:
@@ -48,8 +80,7 @@ def member_total(
         session, branch_id=branch_id, member_id=member_id, start=start, end=end
     )
     count, total = row if row is not None else (0, None)
-    # SQLite keeps NUMERIC as binary floating point: round the sum back to cents.
-    return int(count), Decimal(str(total or 0)).quantize(CENT)
+    return int(count), _cents(total)
 
 
 def add_record(
