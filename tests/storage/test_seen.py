@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_an_id_is_new_once_per_platform(seen: SeenFilter) -> None:
 def test_the_local_check_forgets_expired_and_excess_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     seen = SeenFilter(connect(None))
     clock = [1000.0]
-    monkeypatch.setattr(redis_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     assert seen.first_sight("wecom", "old")
     clock[0] += redis_module.SEEN_TTL_SECONDS + 1
     assert seen.first_sight("wecom", "old")  # expired: new again
