@@ -415,10 +415,12 @@ def measure(what: str, url: str, out: Path) -> dict[str, Any]:
     from bot.cli_report import check_plans, render_table
     from handlers.plan_ledger import write_branch_ledger
     from storage.org_ledger_xlsx import write_org_ledger_xlsx
-    from storage.org_report import build_report, report_json, resolve_period
+    from storage.org_report import build_report
+    from storage.org_report_json import report_json
+    from storage.periods import resolve
 
     db = Database(url)
-    year = resolve_period(str(YEAR), date(YEAR, 12, 31))
+    year = resolve(str(YEAR), date(YEAR, 12, 31))
     as_of = date(YEAR, 12, 31)
     with db.session() as session:
         session.execute(select(Branch.id).limit(1)).all()  # connect before the clock starts

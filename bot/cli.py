@@ -65,6 +65,12 @@ def _register_report() -> None:
     app.command("report")(report)
 
 
+def _register_branch() -> None:
+    from bot.cli_branch import branch_app
+
+    app.add_typer(branch_app, name="branch")
+
+
 def _register_points() -> None:
     from bot.cli_points import points_app
 
@@ -246,12 +252,17 @@ def roster_import(
     ],
     branch: Annotated[str, typer.Option(help="支部名称（不存在则新建）")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="只检查，不写入")] = False,
+    organisation: Annotated[
+        str | None,
+        typer.Option("--organisation", "--org", help="同时设置支部的所属组织（机关工委）"),
+    ] = None,
 ) -> None:
     """导入或更新党员名册（重复导入只更新，不会重复）。"""
     from bot.roster_csv import RosterFileError, read_roster
     from bot.runtime import build
     from storage import roster
     from storage.audit import Actor
+    from storage.org_branches import normalise_organisation, set_organisation
 
     try:
         parsed = read_roster(file)
@@ -264,6 +275,10 @@ def roster_import(
     name = branch.strip()
     if not name or len(name) > 100:
         raise fail("支部名称不能为空，且不超过100字")
+    try:
+        org = normalise_organisation(organisation)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     if dry_run:
         typer.echo(f"检查通过：{len(parsed.rows)} 人可导入，{len(parsed.errors)} 行有问题。")
         return
@@ -272,10 +287,13 @@ def roster_import(
         actor = Actor(f"cli:{os.environ.get('USER', 'admin')}", runtime.clock.now())
         target = roster.ensure_branch(session, actor, name, runtime.settings.tz)
         result = roster.import_roster(session, actor, target, parsed.rows)
+        if organisation is not None:
+            set_organisation(session, actor, target, org)
     typer.echo(
         f"{name}：新增 {len(result.created)} 人，更新 {len(result.updated)} 人，"
         f"未变 {len(result.unchanged)} 人"
         + (f"，跳过 {len(parsed.errors)} 行" if parsed.errors else "")
+        + (f"；所属组织：{org or '无'}" if organisation is not None else "")
         + "。"
     )
     if result.conflicts:
@@ -336,7 +354,7 @@ def export(
     """导出一个时段的台账（一个支部，或用 --org 导出一个组织的全部支部）。"""
     from bot.runtime import build
     from storage.export import ledger
-    from storage.periods import resolve
+    from storage.periods import PERIOD_HINT, resolve
 
     if fmt not in EXPORT_FORMATS:
         raise fail(f"暂不支持格式 {fmt}，可用：{' / '.join(EXPORT_FORMATS)}")
@@ -363,10 +381,7 @@ def export(
         try:
             span = resolve(period, today)
         except ValueError as exc:
-            raise fail(
-                f"时段“{period}”无效：可用 2026-11、2026、2026-Q4、this_month、last_month、"
-                "this_quarter、this_year"
-            ) from exc
+            raise fail(f"时段“{period}”无效：可用 {PERIOD_HINT}") from exc
         if fmt == "xlsx":
             assert out is not None  # checked above
             _export_xlsx(session, target, span, out)
@@ -420,6 +435,7 @@ def _export_xlsx(session: Session, target: Branch, span: Period, out: Path) -> N
     )
 
 
+_register_branch()
 _register_outbox()
 _register_plan()
 _register_points()

@@ -87,7 +87,7 @@ def _hours(value: object) -> str:
 
 
 def _pad(text: str, width: int, right: bool) -> str:
-    from storage.ledger_xlsx import text_width
+    from storage.xlsx_sheets import text_width
 
     gap = " " * (width - text_width(text))
     return gap + text if right else text + gap
@@ -112,15 +112,9 @@ _LEFT = {"支部", "分组"}
 
 def render_table(report: OrgReport) -> str:
     """The report as an aligned Chinese table (CJK characters count double)."""
-    from storage.ledger_xlsx import text_width
-    from storage.org_report import (
-        ATTENDANCE,
-        GROUP_NAMES,
-        MAKEUP,
-        PLAN,
-        STUDY,
-        Figures,
-    )
+    from storage.org_report import Figures
+    from storage.org_scoring import ATTENDANCE, GROUP_NAMES, MAKEUP, PLAN, STUDY
+    from storage.xlsx_sheets import text_width
 
     def cells(
         rank: str, name: str, f: Figures, rates: Mapping[str, Fraction | None], tail: list[str]
@@ -208,14 +202,9 @@ def report(
     """机关工委报表：各支部规定动作完成、出勤、学习、补课、志愿服务与先进/中间/落后分组。"""
     from bot.cli import _is_dir, fail, settings
     from bot.runtime import build
-    from storage.org_report import (
-        DEFAULT_SCORING,
-        ReportError,
-        build_report,
-        load_scoring,
-        report_json,
-        resolve_period,
-    )
+    from storage.org_report import build_report
+    from storage.org_report_json import report_json
+    from storage.org_scoring import DEFAULT_SCORING, ReportError, load_scoring
 
     if fmt not in REPORT_FORMATS:
         raise fail(f"不支持的格式“{fmt}”，可用：{' / '.join(REPORT_FORMATS)}")
@@ -244,10 +233,7 @@ def report(
             today = date.fromisoformat(as_of)
         except ValueError as exc:
             raise fail(f"--as-of 应为日期 YYYY-MM-DD，现为“{as_of}”") from exc
-    try:
-        span = resolve_period(period, today)
-    except ReportError as exc:
-        raise fail(str(exc)) from exc
+    span = report_period(period, today)
 
     def progress(text: str) -> None:
         typer.echo(text, err=True)
@@ -278,6 +264,17 @@ def report(
     typer.echo(f"已导出 {org} {span.label} 报表到 {out}", err=True)
 
 
+def report_period(key: str, today: date) -> Period:
+    """The period of a report or export key, or stop with a clear error listing the keys."""
+    from bot.cli import fail
+    from storage.periods import PERIOD_HINT, resolve
+
+    try:
+        return resolve(key, today)
+    except ValueError as exc:
+        raise fail(f"时段“{key}”无效：可用 {PERIOD_HINT}") from exc
+
+
 def _write_text(out: Path, text: str) -> None:
     """Write beside the target and rename, so a failed write never leaves a half file."""
     import os
@@ -300,12 +297,9 @@ def export_org(session: Session, org: str, period: str, today: date, out: Path) 
     """`zhibu export --org`: the whole organisation's 台账 workbook, progress on stderr."""
     from bot.cli import fail
     from storage.org_ledger_xlsx import write_org_ledger_xlsx
-    from storage.org_report import ReportError, resolve_period
+    from storage.org_scoring import ReportError
 
-    try:
-        span = resolve_period(period, today)
-    except ReportError as exc:
-        raise fail(str(exc)) from exc
+    span = report_period(period, today)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         summary = write_org_ledger_xlsx(

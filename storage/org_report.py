@@ -1,32 +1,23 @@
 """A work committee's (机关工委) report over all branches of one organisation: completion of the
 annual plan's required actions, attendance, study, 补课 closure, volunteer hours and a
-先进/中间/落后 grouping (赛马) by a composite score.
+先进/中间/落后 grouping (赛马) by the composite score of `storage.org_scoring`.
 
 Everything is read with a handful of queries for the whole organisation (never one per branch
 or member). Whether a plan item was held is not decided here: storage knows no plans' rules, so
-the caller passes a `PlanCheck` (the CLI wires the in-chat 计划 command's ✓/✗ logic).
-
-Score (0–100): a weighted mean of five rates, each between 0 and 1 —
-规定动作 (plan items due by the report date that were held), 出勤率 (实到/应到 of closed
-meetings), 学习完成率 (confirmations / expected), 补课完结率 (made up / owed) and 志愿服务
-(hours per member against a yearly target pro-rated to the period, capped at 1). A rate without
-a denominator (no 补课 owed, no study task) is left out and the other weights count in
-proportion. Score ≥ 先进 threshold: 先进; score < 落后 threshold: 落后; otherwise 中间.
+the caller passes a `PlanCheck` (the CLI wires the in-chat 计划 command's ✓/✗ logic). The stable
+JSON form is `storage.org_report_json`, the workbook `storage.org_report_xlsx`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy import Select, and_, case, distinct, func, or_, select, union
 from sqlalchemy.orm import Session
 
@@ -46,170 +37,23 @@ from storage.models import (
     StudyTask,
     VolunteerRecord,
 )
-from storage.periods import Period, resolve
-
-SCHEMA_VERSION = 1
-
-PLAN, ATTENDANCE, STUDY, MAKEUP, VOLUNTEER = "plan", "attendance", "study", "makeup", "volunteer"
-METRICS = (PLAN, ATTENDANCE, STUDY, MAKEUP, VOLUNTEER)
-METRIC_NAMES = {
-    PLAN: "规定动作",
-    ATTENDANCE: "出勤率",
-    STUDY: "学习完成率",
-    MAKEUP: "补课完结率",
-    VOLUNTEER: "志愿服务",
-}
-ADVANCED, MIDDLE, LAGGING = "advanced", "middle", "lagging"
-GROUPS = (ADVANCED, MIDDLE, LAGGING)
-GROUP_NAMES = {ADVANCED: "先进", MIDDLE: "中间", LAGGING: "落后"}
-UNRATED = "unrated"  # no rate had a denominator (e.g. a period with nothing due yet)
-
-KEY_WEIGHTS, KEY_TARGET, KEY_ADVANCED, KEY_LAGGING = "权重", "志愿服务目标", "先进", "落后"
-SCORING_KEYS = (KEY_WEIGHTS, KEY_TARGET, KEY_ADVANCED, KEY_LAGGING)
-
-_HALF = re.compile(r"^(\d{4})-H([12])$", re.IGNORECASE)
-PERIOD_HINT = "2026、2026-H2、2026-Q4、2026-10、this_month、last_month、this_quarter、this_year"
+from storage.org_scoring import (
+    ATTENDANCE,
+    DEFAULT_SCORING,
+    GROUPS,
+    MAKEUP,
+    PLAN,
+    STUDY,
+    UNRATED,
+    VOLUNTEER,
+    ReportError,
+    Scoring,
+    group_of,
+    score,
+)
+from storage.periods import Period
 
 Progress = Callable[[str], None]
-
-
-class ReportError(ValueError):
-    """A report cannot be made as asked; the message is Chinese and meant for the user."""
-
-
-@dataclass(frozen=True)
-class Scoring:
-    """Weights of the five rates, the volunteer target and the grouping thresholds (0–100)."""
-
-    weights: Mapping[str, Decimal]
-    volunteer_target: Decimal  # hours per member per year
-    advanced: Decimal  # score ≥ this: 先进
-    lagging: Decimal  # score < this: 落后
-
-    def with_thresholds(
-        self, advanced: float | None = None, lagging: float | None = None
-    ) -> Scoring:
-        """A copy with thresholds overridden (None keeps the current one), validated."""
-        changed = replace(
-            self,
-            advanced=self.advanced if advanced is None else _number(advanced, "--advanced"),
-            lagging=self.lagging if lagging is None else _number(lagging, "--lagging"),
-        )
-        changed.validate()
-        return changed
-
-    def validate(self) -> None:
-        """Raise ReportError (Chinese) unless weights, target and thresholds make sense."""
-        if set(self.weights) != set(METRICS):
-            raise ReportError("权重必须列出：" + "、".join(METRIC_NAMES[m] for m in METRICS))
-        for metric, weight in self.weights.items():
-            if weight < 0:
-                raise ReportError(f"权重“{METRIC_NAMES[metric]}”不能为负数")
-        if sum(self.weights.values()) <= 0:
-            raise ReportError("权重之和必须大于 0")
-        if self.volunteer_target <= 0:
-            raise ReportError(f"{KEY_TARGET}（人均每年小时数）必须大于 0")
-        for name, value in ((KEY_ADVANCED, self.advanced), (KEY_LAGGING, self.lagging)):
-            if not 0 <= value <= 100:
-                raise ReportError(f"“{name}”分数线应在 0 到 100 之间，现为 {value}")
-        if self.lagging > self.advanced:
-            raise ReportError(
-                f"“落后”分数线（{self.lagging}）不能高于“先进”分数线（{self.advanced}）"
-            )
-
-
-DEFAULT_SCORING = Scoring(
-    weights={
-        PLAN: Decimal(40),
-        ATTENDANCE: Decimal(25),
-        STUDY: Decimal(20),
-        MAKEUP: Decimal(10),
-        VOLUNTEER: Decimal(5),
-    },
-    volunteer_target=Decimal(8),
-    advanced=Decimal(90),
-    lagging=Decimal(70),
-)
-
-
-def _number(value: object, where: str) -> Decimal:
-    """A YAML/CLI number as an exact Decimal; ReportError for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ReportError(f"“{where}”应为数字，现为 {value!r}")
-    try:
-        found = Decimal(str(value))
-    except InvalidOperation as exc:  # pragma: no cover - str() of a number always parses
-        raise ReportError(f"“{where}”应为数字，现为 {value!r}") from exc
-    if not found.is_finite():
-        raise ReportError(f"“{where}”应为有限的数字，现为 {value!r}")
-    return found
-
-
-def load_scoring(text: str, base: Scoring = DEFAULT_SCORING) -> Scoring:
-    """Read a thresholds file (YAML, Chinese keys); keys left out keep `base`'s values."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"第{mark.line + 1}行附近" if mark is not None else ""
-        raise ReportError(f"评分文件不是有效的 YAML{where}，请检查缩进和冒号") from exc
-    if data is None:
-        return base
-    if not isinstance(data, dict):
-        raise ReportError("评分文件应是“键: 值”的映射，可用的键：" + "、".join(SCORING_KEYS))
-    unknown = [str(k) for k in data if k not in SCORING_KEYS]
-    if unknown:
-        raise ReportError(
-            f"评分文件里有未知的键：{'、'.join(unknown)}；可用的键：{'、'.join(SCORING_KEYS)}"
-        )
-    weights = dict(base.weights)
-    if KEY_WEIGHTS in data:
-        given = data[KEY_WEIGHTS]
-        if not isinstance(given, dict):
-            raise ReportError(f"“{KEY_WEIGHTS}”应是映射，例如 {METRIC_NAMES[PLAN]}: 40")
-        by_name = {name: metric for metric, name in METRIC_NAMES.items()}
-        strange = [str(k) for k in given if k not in by_name]
-        if strange:
-            raise ReportError(
-                f"未知的权重：{'、'.join(strange)}；可用：{'、'.join(METRIC_NAMES.values())}"
-            )
-        missing = [name for name in METRIC_NAMES.values() if name not in given]
-        if missing:
-            raise ReportError(f"权重缺少：{'、'.join(missing)}（五项都要写，不计的写 0）")
-        weights = {
-            by_name[name]: _number(value, f"{KEY_WEIGHTS}.{name}") for name, value in given.items()
-        }
-    scoring = Scoring(
-        weights={m: weights[m] for m in METRICS},
-        volunteer_target=_number(data[KEY_TARGET], KEY_TARGET)
-        if KEY_TARGET in data
-        else base.volunteer_target,
-        advanced=_number(data[KEY_ADVANCED], KEY_ADVANCED)
-        if KEY_ADVANCED in data
-        else base.advanced,
-        lagging=_number(data[KEY_LAGGING], KEY_LAGGING) if KEY_LAGGING in data else base.lagging,
-    )
-    scoring.validate()
-    return scoring
-
-
-def resolve_period(key: str, today: date) -> Period:
-    """A report period: what `storage.periods.resolve` accepts, plus half years (2026-H1/H2)."""
-    if m := _HALF.match(key.strip()):
-        year, half = int(m.group(1)), int(m.group(2))
-        if year >= 1:
-            start = date(year, 1 if half == 1 else 7, 1)
-            end = date(year, 7, 1) if half == 1 else date(year + 1, 1, 1)
-            return Period(f"{year:04d}-H{half}", start, end, f"{year}年{'上下'[half - 1]}半年")
-    try:
-        return resolve(key, today)
-    except ValueError as exc:
-        raise ReportError(f"时段“{key}”无效：可用 {PERIOD_HINT}") from exc
-
-
-def period_months(period: Period) -> int:
-    """How many calendar months the period spans (1, 3, 6 or 12)."""
-    return (period.end.year - period.start.year) * 12 + period.end.month - period.start.month
 
 
 # --- facts -----------------------------------------------------------------------------------
@@ -299,26 +143,6 @@ def _ratio(part: int, whole: int) -> Fraction | None:
     return Fraction(part, whole) if whole else None
 
 
-def score(rates: Mapping[str, Fraction | None], scoring: Scoring) -> Fraction | None:
-    """The composite score (0–100, exact) of the defined rates, or None if none is defined."""
-    weighted = [(Fraction(scoring.weights[m]), r) for m, r in rates.items() if r is not None]
-    total = sum((w for w, _ in weighted), Fraction(0))
-    if not total:
-        return None
-    return 100 * sum((w * r for w, r in weighted), Fraction(0)) / total
-
-
-def group_of(value: Fraction | None, scoring: Scoring) -> str:
-    """先进 / 中间 / 落后 (or unrated) for a score, by the thresholds (exact comparison)."""
-    if value is None:
-        return UNRATED
-    if value >= Fraction(scoring.advanced):
-        return ADVANCED
-    if value < Fraction(scoring.lagging):
-        return LAGGING
-    return MIDDLE
-
-
 @dataclass
 class BranchReport:
     """One branch's line of the report."""
@@ -386,7 +210,7 @@ def build_report(
     reader.leave(figures)
     say("核对年度计划…")
     plans = plan_check(session, branches, sittings, period, as_of)
-    months = period_months(period)
+    months = period.months
     lines: list[BranchReport] = []
     totals = Figures()
     for branch in branches:
@@ -460,6 +284,7 @@ class _Reader:
         )
 
     def members(self, figures: dict[int, Figures]) -> None:
+        """Active members per branch."""
         for branch_id, count in self.connection.execute(
             select(Member.branch_id, func.count())
             .where(Member.branch_id.in_(self.in_org), Member.active.is_(True))
@@ -468,6 +293,7 @@ class _Reader:
             figures[branch_id].members = int(count)
 
     def meetings(self, figures: dict[int, Figures]) -> dict[int, list[Sitting]]:
+        """Meetings, 应到 and 实到 of closed ones; each branch's sittings for the plan check."""
         rows: dict[int, tuple[int, str | None, datetime, str]] = {}
         kinds: dict[int, list[str]] = defaultdict(list)
         for row in self.connection.execute(
@@ -574,6 +400,7 @@ class _Reader:
             found.study_expected += found.members + int(row.outsiders or 0)
 
     def volunteer(self, figures: dict[int, Figures]) -> None:
+        """Volunteer hours and people per branch (by service date)."""
         for branch_id, hours, people in self.connection.execute(
             select(
                 VolunteerRecord.branch_id,
@@ -591,6 +418,7 @@ class _Reader:
             figures[branch_id].volunteer_people = int(people)
 
     def leave(self, figures: dict[int, Figures]) -> None:
+        """请假 requests made in the period, per branch."""
         for branch_id, requested in self.connection.execute(
             select(LeaveRequest.branch_id, LeaveRequest.requested_at).where(
                 LeaveRequest.branch_id.in_(self.in_org),
@@ -600,94 +428,3 @@ class _Reader:
         ):
             if self._inside(branch_id, requested):
                 figures[branch_id].leave += 1
-
-
-# --- the stable JSON form --------------------------------------------------------------------
-
-
-def _rate(value: Fraction | None) -> float | None:
-    return None if value is None else round(float(value), 4)
-
-
-def _num(value: Decimal | Fraction) -> int | float:
-    """An exact number as JSON: whole numbers as int, others as float (2 decimals)."""
-    if value == int(value):
-        return int(value)
-    return round(float(value), 2)
-
-
-def _figures_json(figures: Figures, rates: Mapping[str, Fraction | None]) -> dict[str, Any]:
-    per_member = figures.hours_per_member
-    return {
-        "members": figures.members,
-        "plan": {
-            "required": figures.plan_required,
-            "done": figures.plan_done,
-            "rate": _rate(rates[PLAN]),
-        },
-        "attendance": {
-            "meetings": figures.meetings,
-            "expected": figures.attendance_expected,
-            "present": figures.attendance_present,
-            "rate": _rate(rates[ATTENDANCE]),
-        },
-        "study": {
-            "tasks": figures.study_tasks,
-            "expected": figures.study_expected,
-            "done": figures.study_done,
-            "late": figures.study_late,
-            "rate": _rate(rates[STUDY]),
-        },
-        "makeup": {
-            "owed": figures.makeup_owed,
-            "done": figures.makeup_done,
-            "rate": _rate(rates[MAKEUP]),
-        },
-        "volunteer": {
-            "hours": _num(figures.volunteer_hours),
-            "people": figures.volunteer_people,
-            "per_member": None if per_member is None else _num(per_member),
-            "rate": _rate(rates[VOLUNTEER]),
-        },
-        "leave": figures.leave,
-    }
-
-
-def report_json(report: OrgReport) -> dict[str, Any]:
-    """The report in its documented, versioned JSON shape (see README, 机关工委报表)."""
-    period = report.period
-    branches = []
-    for line in report.branches:
-        entry = _figures_json(line.figures, line.rates)
-        entry["plan"]["missing"] = [
-            {"date": m.day.isoformat(), "kind": m.kind, "title": m.title} for m in line.plan.missing
-        ]
-        entry.update(
-            name=line.name,
-            rank=line.rank,
-            score=None if line.score is None else round(float(line.score), 2),
-            group=line.group,
-        )
-        branches.append(entry)
-    totals = _figures_json(report.totals, report.total_rates)
-    totals["branches"] = report.totals.branches
-    totals["groups"] = report.group_counts()
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "organisation": report.organisation,
-        "period": {
-            "key": period.concrete_key if not _HALF.match(period.key) else period.key,
-            "label": period.label,
-            "start": period.start.isoformat(),
-            "end": (period.end - timedelta(days=1)).isoformat(),
-        },
-        "as_of": report.as_of.isoformat(),
-        "scoring": {
-            "weights": {m: _num(report.scoring.weights[m]) for m in METRICS},
-            "volunteer_target_hours": _num(report.scoring.volunteer_target),
-            "advanced": _num(report.scoring.advanced),
-            "lagging": _num(report.scoring.lagging),
-        },
-        "branches": branches,
-        "totals": totals,
-    }

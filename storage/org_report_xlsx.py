@@ -1,40 +1,18 @@
 """The work committee's report as a print-ready workbook: 赛马排名 (one row per branch, best first,
 then 合计), 缺项明细 (each plan item due but not held) and 评分规则 (weights and thresholds).
 
-Formatting is the branch 台账's (`storage.ledger_xlsx`): the same header style, A4 landscape,
-repeated and frozen header row, fitted widths, text from users never read as a formula, write-only
-mode and an atomic rename. The helpers here are shared with `storage.org_ledger_xlsx`.
+Sheets are set up as every workbook of storage is (`storage.xlsx_sheets`): A4 landscape, header
+row repeated and frozen, fitted widths, text from users never read as a formula, write-only mode
+and an atomic rename.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from copy import copy
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, cast
 
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
-# `_LedgerWriter._cell` / `_new_sheet` use no state of the writer: a bare instance lends us the
-# 台账's exact cell style, formula safety and print set-up without copying them (see the report:
-# they should become public module functions of storage.ledger_xlsx).
-from storage.ledger_xlsx import (
-    _FORMULA_START,
-    Value,
-    _center,
-    _discard,
-    _LedgerWriter,
-    chinese_date,
-    sheet_title,
-)
-from storage.org_report import (
+from storage.org_report import Figures, OrgReport
+from storage.org_scoring import (
     ATTENDANCE,
     GROUP_NAMES,
     MAKEUP,
@@ -43,9 +21,8 @@ from storage.org_report import (
     PLAN,
     STUDY,
     VOLUNTEER,
-    Figures,
-    OrgReport,
 )
+from storage.xlsx_sheets import Value, atomic_workbook, chinese_date, new_table, sheet_title
 
 SHEET_RANKING = "赛马排名"
 SHEET_MISSING = "缺项明细"
@@ -76,75 +53,6 @@ RANKING_COLUMNS = (
 MISSING_COLUMNS = ("支部", "计划日期", "类型", "名称")
 RULES_COLUMNS = ("项目", "设置", "说明")
 PERCENT = "0.0%"
-
-_FORMAT = _LedgerWriter.__new__(_LedgerWriter)
-
-
-class Table:
-    """A write-only sheet that appends rows of cells styled exactly as in the 台账.
-
-    Setting a style on a cell makes openpyxl hash the style objects, which costs more than the
-    rest of writing the cell; so each kind of cell (header or body, empty or not) is styled once
-    by the 台账's own `_cell` and later cells of that kind get a copy of its style. Text that
-    could be read as a formula always goes through `_cell` itself.
-    """
-
-    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
-        self.sheet = sheet
-        self.rows = 0
-        self._styles: dict[tuple[bool, bool], StyleArray] = {}
-
-    def cell(self, value: Value, header: bool = False) -> Cell:
-        """A cell styled as in the 台账; text starting with = + - @ stays text."""
-        if isinstance(value, str) and value.strip().startswith(_FORMULA_START):
-            return _FORMAT._cell(self.sheet, value, header=header)
-        key = (header, value is None)
-        style = self._styles.get(key)
-        if style is None:
-            made = _FORMAT._cell(self.sheet, value, header=header)
-            self._styles[key] = cast(Any, made)._style  # the stubs omit StyleableObject._style
-            return made
-        cell = WriteOnlyCell(self.sheet, value=value)
-        cast(Any, cell)._style = copy(style)
-        return cell
-
-    def append(self, values: Sequence[Value]) -> list[Cell]:
-        """Append a body row; return its cells (already written, so too late to restyle)."""
-        cells = [self.cell(v) for v in values]
-        self.sheet.append(cells)
-        self.rows += 1
-        return cells
-
-
-def new_table(
-    book: Workbook,
-    title: str,
-    columns: Sequence[str],
-    sample: Sequence[Sequence[Value]],
-    heading: str,
-) -> Table:
-    """A landscape A4 sheet with widths fitted to `sample`, its header row already written."""
-    sheet = _FORMAT._new_sheet(book, title, [list(columns), *sample], landscape=True)
-    _center(sheet.HeaderFooter.oddHeader, heading)
-    table = Table(sheet)
-    sheet.append([table.cell(c, header=True) for c in columns])
-    return table
-
-
-@contextmanager
-def atomic_workbook(path: Path) -> Iterator[Workbook]:
-    """A write-only workbook saved beside `path` and renamed into place only on success."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    book = Workbook(write_only=True)
-    try:
-        yield book
-        book.save(temp_name)
-        os.replace(temp_name, path)
-    except BaseException:
-        _discard(book)
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def _rate(value: Fraction | None) -> float | None:

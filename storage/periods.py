@@ -1,4 +1,5 @@
-"""Reporting periods: `this_month`, `last_month`, `this_quarter`, `this_year`, YYYY-MM, YYYY, YYYY-Qn."""
+"""Reporting periods: `this_month`, `last_month`, `this_quarter`, `this_year`, YYYY-MM, YYYY,
+YYYY-Qn and YYYY-H1/H2 (half years). One parser for the chat, the CLI and the reports."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from datetime import date
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
+_HALF = re.compile(r"^(\d{4})-H([12])$", re.IGNORECASE)
+# The accepted keys, for a user's error message.
+PERIOD_HINT = "2026、2026-H2、2026-Q4、2026-10、this_month、last_month、this_quarter、this_year"
 
 
 @dataclass(frozen=True)
@@ -22,13 +26,20 @@ class Period:
 
     @property
     def concrete_key(self) -> str:
-        """The key with relative names resolved: YYYY-MM, YYYY-Qn or YYYY."""
-        months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+        """The key with relative names resolved: YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY."""
+        months = self.months
         if months == 1:
             return f"{self.start:%Y-%m}"
         if months == 3:
             return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        if months == 6:
+            return f"{self.start.year}-H{1 if self.start.month == 1 else 2}"
         return f"{self.start.year}"
+
+    @property
+    def months(self) -> int:
+        """How many calendar months the period spans (1, 3, 6 or 12)."""
+        return (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
 
     def contains(self, day: date) -> bool:
         """True when the day lies in the period."""
@@ -55,7 +66,7 @@ def resolve(key: str, today: date) -> Period:
     if period is None:
         raise ValueError(
             f"unknown period {key!r}: use this_month, last_month, this_quarter, "
-            "this_year, YYYY-MM, YYYY or YYYY-Qn"
+            "this_year, YYYY-MM, YYYY, YYYY-Qn or YYYY-Hn"
         )
     return period
 
@@ -79,4 +90,9 @@ def _resolve(key: str, today: date) -> Period | None:
         return Period(key, date(year, 1, 1), date(year + 1, 1, 1), f"{year}年")
     if m := _QUARTER.match(key):
         return _quarter(int(m.group(1)), int(m.group(2)), key.upper())
+    if m := _HALF.match(key):
+        year, half = int(m.group(1)), int(m.group(2))
+        start = date(year, 1 if half == 1 else 7, 1)
+        end = date(year, 7, 1) if half == 1 else date(year + 1, 1, 1)
+        return Period(key.upper(), start, end, f"{year}年{'上下'[half - 1]}半年")
     return None

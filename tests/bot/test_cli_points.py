@@ -17,7 +17,7 @@ from bot.clock import FixedClock
 from storage import migrate, plans, points_rules, roster
 from storage.audit import Actor
 from storage.db import Database
-from storage.ledger_xlsx import SHEET_PLAN
+from storage.ledger_rows import SHEET_PLAN
 from storage.points_rules import default_text
 from tests.bot.test_cli import assert_clean_error, copy_db, open_db, zhibu
 from tests.factories import BRANCH, ChatBot

@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 
 from bot.cli_report import check_plans
 from storage.db import Database
-from storage.org_report import build_report, report_json, resolve_period
+from storage.org_report import build_report
+from storage.org_report_json import report_json
+from storage.periods import resolve
 from tests.bot.test_cli import assert_clean_error
 from tests.cli_runner import run_zhibu
 from tests.factories import BRANCH, ChatBot
@@ -85,7 +87,7 @@ def test_table(workdir: Path, zhibu: Run) -> None:
         "中间",
     ]
     # CJK characters are two columns wide: every column starts at the same display position
-    from storage.ledger_xlsx import text_width
+    from storage.xlsx_sheets import text_width
 
     ends = set()
     for line in [header, *body]:
@@ -104,10 +106,13 @@ def test_json(workdir: Path, zhibu: Run, db: Database) -> None:
     as_of = date(2026, 11, 20)
     with db.session() as session:
         expected = report_json(
-            build_report(session, ORG, resolve_period("2026-11", as_of), as_of, check_plans)
+            build_report(session, ORG, resolve("2026-11", as_of), as_of, check_plans)
         )
     assert json.loads(done.stdout) == expected
-    assert done.stdout.index('"as_of"') < done.stdout.index('"branches"')  # sorted keys
+    # Stable: sorted keys, two-space indent, the same bytes for the same ledger.
+    assert done.stdout == json.dumps(expected, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    assert done.stdout.index('"as_of"') < done.stdout.index('"branches"')
+    assert zhibu(workdir, *REPORT, "--format", "json").stdout == done.stdout
     out = workdir / "r.json"
     written = zhibu(workdir, *REPORT, "--format", "json", "--out", out)
     assert written.returncode == 0, written.stderr

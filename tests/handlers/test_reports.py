@@ -60,3 +60,20 @@ def test_export_summary_names_command(bot: ChatBot) -> None:
 def test_stats_in_january_last_month_is_december(bot: ChatBot) -> None:
     bot.clock.set(datetime(2027, 1, 5, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     assert "2026年12月统计" in bot.say("李明", "统计 上月")
+
+
+def test_stats_is_a_compact_summary(bot: ChatBot) -> None:
+    _month_of_life(bot)
+    for text in ("统计 本月", "统计 今年"):
+        lines = bot.say("李明", text).splitlines()
+        assert lines[0].startswith("📊 机关第一党支部 2026")
+        # A phone screen: a title and one line per subject, no names, no per-member table.
+        assert [line.split("：")[0].split(" ")[0] for line in lines[1:]] == [
+            "会议",
+            "出勤",
+            "学习",
+            "志愿服务",
+            "补课",
+        ]
+        assert all(len(line) <= 50 for line in lines), lines
+        assert not any(name in "".join(lines) for name in ("王芳", "张伟", "赵磊", "黄丽"))

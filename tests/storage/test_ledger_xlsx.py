@@ -12,22 +12,29 @@ from openpyxl import load_workbook
 from openpyxl.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
-from storage import roster
-from storage.ledger_xlsx import (
+from storage import roster, study
+from storage.audit import Actor
+from storage.ledger_rows import (
     FIXED_SHEETS,
     LEAVE_COLUMNS,
     MAKEUP_COLUMNS,
     MEETING_COLUMNS,
+    PLAN_COLUMNS,
     STUDY_COLUMNS,
     VOLUNTEER_COLUMNS,
-    WorkbookSummary,
-    chinese_date,
-    sheet_title,
-    text_width,
-    write_ledger_xlsx,
 )
+from storage.ledger_xlsx import WorkbookSummary, write_ledger_xlsx
+from storage.models import VolunteerRecord
 from storage.periods import resolve
+from storage.xlsx_sheets import chinese_date, sheet_title, text_width
 from tests.factories import BRANCH, ChatBot
+from tests.storage.xlsx_checks import (
+    FORMULA_STARTS,
+    assert_print_ready,
+    assert_widths_fit_header,
+    formula_looking_cells,
+    heading,
+)
 
 TZ = ZoneInfo("Asia/Shanghai")
 EVERYONE = ["李明", "王芳", "张伟", "刘洋", "陈静", "杨帆", "赵磊", "黄丽", "吴敏", "孙强"]
@@ -117,6 +124,7 @@ def test_sheets_and_headers(workbook: tuple[Path, WorkbookSummary]) -> None:
         "志愿服务": VOLUNTEER_COLUMNS,
         "请假记录": LEAVE_COLUMNS,
         "补课记录": MAKEUP_COLUMNS,
+        "年度计划完成情况": PLAN_COLUMNS,
     }
     for name, columns in expected.items():
         ws = sheet(path, name)
@@ -229,6 +237,10 @@ def test_print_settings(workbook: tuple[Path, WorkbookSummary]) -> None:
         assert ws.page_setup.orientation == ("portrait" if member else "landscape"), ws.title
         if member:
             assert ws.page_setup.fitToHeight == 1  # one A4 page per member
+        assert_print_ready(ws, landscape=not member, one_page=member)
+        if not member:
+            assert_widths_fit_header(ws)
+        assert heading(ws) == ("" if member else f"{BRANCH} 2026年11月 {ws.title}"), ws.title
     meetings = sheet(path, "三会一课记录")
     # Widths follow the content, CJK characters counting double: “2026年11月20日” is 14 wide.
     assert meetings.column_dimensions["A"].width == 16
@@ -270,6 +282,57 @@ def test_one_sheet_per_member(workbook: tuple[Path, WorkbookSummary]) -> None:
     ]
     header_at = leave_row.index(["请假与补课", "请假次数", "待补课", "已补课", "待补课会议"])
     assert leave_row[header_at + 1] == [1, 1, 0, MERGED_LABEL]
+
+
+def test_late_study_on_the_member_sheet(workbook: tuple[Path, WorkbookSummary]) -> None:
+    path, _ = workbook
+    chen = [
+        [v for v in row if v is not None] for row in sheet(path, "陈静").iter_rows(values_only=True)
+    ]
+    # 任务数, 已学（按时）, 已学（逾期）, 未学
+    assert next(r[1:] for r in chen if r and r[0] == "学习任务") == [1, 0, 1, 0]
+
+
+def test_every_formula_start_stays_text_in_every_sheet(bot: ChatBot, tmp_path: Path) -> None:
+    november(bot)
+    with bot.db.transaction() as session:
+        branch = roster.get_branch(session, BRANCH)
+        assert branch is not None
+        sun = roster.find_member_by_name(session, branch.id, "孙强")
+        zhang = roster.find_member_by_name(session, branch.id, "张伟")
+        assert sun is not None and zhang is not None
+        sun.name = "-孙强"
+        at = datetime(2026, 11, 21, 9, 0, tzinfo=TZ)
+        session.add(
+            VolunteerRecord(
+                branch_id=branch.id,
+                member_id=zhang.id,
+                service_date=at.date(),
+                hours=1,
+                activity="+扫雪除冰",
+                recorded_at=at,
+                recorded_by_member_id=zhang.id,
+            )
+        )
+        study.publish(
+            session,
+            Actor("李明", at),
+            branch_id=branch.id,
+            chat_id=None,
+            title="@全体 学习",
+            deadline=None,
+            link=None,
+        )
+    path = tmp_path / "公式.xlsx"
+    export(bot, path)
+    found = formula_looking_cells(path)
+    assert {text[0] for texts in found.values() for text in texts} == set(FORMULA_STARTS)
+    assert "=1+1" in found["请假记录"]
+    assert "+扫雪除冰" in found["志愿服务"]
+    assert "@全体 学习" in found["学习记录"]
+    # The member sheets too: the renamed member's own sheet and 张伟's volunteer line.
+    assert "-孙强" in found["-孙强"]
+    assert "+扫雪除冰" in found["张伟"]
 
 
 def test_an_empty_period_still_has_every_sheet(bot: ChatBot, tmp_path: Path) -> None:

@@ -10,24 +10,33 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import update
 
 from storage.db import Database
-from storage.ledger_xlsx import (
+from storage.ledger_rows import (
     LEAVE_COLUMNS,
     MAKEUP_COLUMNS,
     MEETING_COLUMNS,
     STUDY_COLUMNS,
     VOLUNTEER_COLUMNS,
 )
+from storage.models import Member
 from storage.org_ledger_xlsx import (
     MEMBER_COLUMNS,
     OrgWorkbookSummary,
     write_org_ledger_xlsx,
 )
-from storage.org_report import ReportError, resolve_period
+from storage.org_scoring import ReportError
+from storage.periods import resolve
 from tests.factories import BRANCH, ChatBot
 from tests.storage import org_sample
 from tests.storage.org_sample import FOURTH, ORG, OTHER, SECOND, THIRD
+from tests.storage.xlsx_checks import (
+    assert_print_ready,
+    assert_widths_fit_header,
+    formula_looking_cells,
+    heading,
+)
 
 SHEETS = ["三会一课记录", "主题党日", "学习记录", "志愿服务", "请假记录", "补课记录", "党员一览"]
 
@@ -48,7 +57,7 @@ def export(
         summary = write_org_ledger_xlsx(
             session,
             ORG,
-            resolve_period(period, date(2026, 11, 20)),
+            resolve(period, date(2026, 11, 20)),
             path,
             progress=seen.append,
             batch_members=batch,
@@ -96,10 +105,9 @@ def test_sheets_headers_and_counts(org: Database, tmp_path: Path) -> None:
         assert all(row[0] != OTHER for row in found)
         sheet = book[name]
         assert isinstance(sheet, Worksheet)
-        assert sheet.freeze_panes == "A2"
-        assert sheet.print_title_rows == "$1:$1"
-        assert sheet.page_setup.orientation == "landscape"
-        assert sheet.page_setup.paperSize == 9
+        assert_print_ready(sheet)
+        assert_widths_fit_header(sheet)
+        assert heading(sheet) == f"{ORG} 2026年11月 {name}"
     assert progress[0].startswith("第 1/1 批")
     assert progress[-1] == "保存工作簿 工委台账.xlsx …"
     assert [p.name for p in path.parent.iterdir()] == ["工委台账.xlsx"]
@@ -197,6 +205,19 @@ def test_formula_looking_text_stays_text(org: Database, tmp_path: Path) -> None:
     assert volunteer["E3"].data_type == "s"
 
 
+def test_every_formula_start_stays_text(org: Database, tmp_path: Path) -> None:
+    with org.transaction() as session:
+        session.execute(update(Member).where(Member.name == "周五").values(name="@周五"))
+        session.execute(update(Member).where(Member.name == "褚己").values(name="+褚己"))
+        session.execute(update(Member).where(Member.name == "孙三").values(name="-孙三"))
+    path = tmp_path / "x.xlsx"
+    export(org, path)
+    found = formula_looking_cells(path)
+    assert {"@周五", "+褚己", "-孙三"} <= set(found["党员一览"])
+    assert "=1+1" in found["请假记录"]
+    assert "@周五（未签到）" in found["三会一课记录"]  # 缺席 of 第二's 支部党员大会
+
+
 def test_small_batches_write_the_same_workbook(org: Database, tmp_path: Path) -> None:
     one, _ = export(org, tmp_path / "one.xlsx")
     many, progress = export(org, tmp_path / "many.xlsx", batch=3)
@@ -211,6 +232,6 @@ def test_quarter_and_unknown_organisation(org: Database, tmp_path: Path) -> None
     assert summary.rows("志愿服务") == 7  # October's record is in the quarter
     with org.session() as session, pytest.raises(ReportError, match="没有属于"):
         write_org_ledger_xlsx(
-            session, "无此工委", resolve_period("2026", date(2026, 11, 20)), tmp_path / "n.xlsx"
+            session, "无此工委", resolve("2026", date(2026, 11, 20)), tmp_path / "n.xlsx"
         )
     assert not (tmp_path / "n.xlsx").exists()

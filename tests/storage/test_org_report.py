@@ -8,6 +8,7 @@ import json
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,17 +16,10 @@ from sqlalchemy import event
 
 from bot.cli_report import check_plans
 from storage.db import Database
-from storage.org_report import (
-    DEFAULT_SCORING,
-    SCHEMA_VERSION,
-    OrgReport,
-    ReportError,
-    Scoring,
-    build_report,
-    load_scoring,
-    report_json,
-    resolve_period,
-)
+from storage.org_report import OrgReport, build_report
+from storage.org_report_json import SCHEMA_VERSION, report_json
+from storage.org_scoring import DEFAULT_SCORING, ReportError, Scoring, load_scoring
+from storage.periods import resolve
 from tests.factories import BRANCH, ChatBot
 from tests.storage import org_sample
 from tests.storage.org_sample import FOURTH, ORG, OTHER, SECOND, THIRD
@@ -43,9 +37,7 @@ def org(db: Database, bot: ChatBot) -> Database:
 def report(db: Database, period: str = "2026-11", scoring: Scoring = DEFAULT_SCORING) -> OrgReport:
     """The organisation's report for a period, as of 2026-11-20."""
     with db.session() as session:
-        return build_report(
-            session, ORG, resolve_period(period, AS_OF), AS_OF, check_plans, scoring
-        )
+        return build_report(session, ORG, resolve(period, AS_OF), AS_OF, check_plans, scoring)
 
 
 def by_name(found: OrgReport) -> dict[str, Any]:
@@ -141,25 +133,25 @@ def test_quarter_checks_each_month_and_counts_october(org: Database) -> None:
 
 
 def test_periods() -> None:
-    half = resolve_period("2026-H2", AS_OF)
+    half = resolve("2026-H2", AS_OF)
     assert (half.key, half.start, half.end, half.label) == (
         "2026-H2",
         date(2026, 7, 1),
         date(2027, 1, 1),
         "2026年下半年",
     )
-    assert resolve_period("2026-h1", AS_OF).end == date(2026, 7, 1)
-    assert resolve_period("2026", AS_OF).label == "2026年"
-    assert resolve_period("2026-10", AS_OF).label == "2026年10月"
-    assert resolve_period("2026-Q4", AS_OF).start == date(2026, 10, 1)
+    assert resolve("2026-h1", AS_OF).end == date(2026, 7, 1)
+    assert resolve("2026", AS_OF).label == "2026年"
+    assert resolve("2026-10", AS_OF).label == "2026年10月"
+    assert resolve("2026-Q4", AS_OF).start == date(2026, 10, 1)
     for bad in ("2026-H3", "2026-13", "Q4", ""):
-        with pytest.raises(ReportError, match="时段"):
-            resolve_period(bad, AS_OF)
+        with pytest.raises(ValueError, match="unknown period"):
+            resolve(bad, AS_OF)
 
 
 def test_unknown_organisation(org: Database) -> None:
     with org.session() as session, pytest.raises(ReportError, match="没有属于“无此工委”的支部"):
-        build_report(session, "无此工委", resolve_period("2026-11", AS_OF), AS_OF, check_plans)
+        build_report(session, "无此工委", resolve("2026-11", AS_OF), AS_OF, check_plans)
 
 
 def test_a_handful_of_queries_for_the_whole_organisation(org: Database) -> None:
@@ -336,3 +328,53 @@ def test_json_shape_and_values(org: Database) -> None:
     assert isinstance(second["volunteer"]["hours"], int)
     text = json.dumps(data, ensure_ascii=False, sort_keys=True)
     assert text == json.dumps(report_json(report(org)), ensure_ascii=False, sort_keys=True)
+
+
+def key_paths(value: object, prefix: str = "") -> set[str]:
+    """Every key path of a JSON value ("branches[].plan.missing[].date"), lists merged."""
+    if isinstance(value, dict):
+        found = set()
+        for key, inner in value.items():
+            found |= {f"{prefix}.{key}".lstrip(".")} | key_paths(inner, f"{prefix}.{key}")
+        return found
+    if isinstance(value, list):
+        return set().union(*(key_paths(inner, f"{prefix}[]") for inner in value))
+    return set()
+
+
+def test_json_fields_are_the_ones_the_readme_documents(org: Database) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("**JSON 格式**", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    documented = json.loads(block)
+    data = report_json(report(org))
+    assert key_paths(documented) == key_paths(data)
+    assert documented["schema_version"] == SCHEMA_VERSION
+
+
+def test_json_numbers_rates_are_floats_and_counts_ints(org: Database) -> None:
+    data = json.loads(json.dumps(report_json(report(org))))
+    for entry in [*data["branches"], data["totals"]]:
+        for metric in ("plan", "attendance", "study", "makeup", "volunteer"):
+            rate = entry[metric]["rate"]
+            assert rate is None or isinstance(rate, float), (entry.get("name"), metric, rate)
+        counts = [entry["members"], entry["leave"], entry["plan"]["required"]]
+        counts += [entry["attendance"][k] for k in ("meetings", "expected", "present")]
+        counts += [entry["study"][k] for k in ("tasks", "expected", "done", "late")]
+        counts += [entry["makeup"]["owed"], entry["makeup"]["done"]]
+        assert all(type(c) is int for c in counts), entry.get("name")
+    assert all(isinstance(b["score"], float) for b in data["branches"])
+
+
+@pytest.mark.parametrize(
+    ("key", "period"),
+    [
+        ("2026-H2", {"key": "2026-H2", "label": "2026年下半年", "start": "2026-07-01"}),
+        ("2026-h1", {"key": "2026-H1", "label": "2026年上半年", "start": "2026-01-01"}),
+        ("this_quarter", {"key": "2026-Q4", "label": "2026年第四季度", "start": "2026-10-01"}),
+        ("this_year", {"key": "2026", "label": "2026年", "start": "2026-01-01"}),
+    ],
+)
+def test_json_period_key_is_concrete(org: Database, key: str, period: dict[str, str]) -> None:
+    shown = report_json(report(org, key))["period"]
+    assert {k: shown[k] for k in period} == period
+    assert shown["end"] in ("2026-06-30", "2026-12-31")

@@ -80,6 +80,8 @@ def test_this_year() -> None:
         ("2026-Q3", "2026-Q3", date(2026, 7, 1), date(2026, 10, 1)),
         ("2026-Q4", "2026-Q4", date(2026, 10, 1), date(2027, 1, 1)),
         ("2026-q4", "2026-Q4", date(2026, 10, 1), date(2027, 1, 1)),
+        ("2026-H1", "2026-H1", date(2026, 1, 1), date(2026, 7, 1)),
+        ("2026-h2", "2026-H2", date(2026, 7, 1), date(2027, 1, 1)),
     ],
 )
 def test_explicit_keys(key: str, normal: str, start: date, end: date) -> None:
@@ -87,6 +89,12 @@ def test_explicit_keys(key: str, normal: str, start: date, end: date) -> None:
     assert span(period) == (start, end)
     assert period.key == normal
     assert period.concrete_key == normal
+
+
+def test_half_years_have_chinese_labels() -> None:
+    assert resolve("2026-H1", TODAY).label == "2026年上半年"
+    assert resolve("2026-H2", TODAY).label == "2026年下半年"
+    assert resolve("2026-H2", TODAY).months == 6
 
 
 def test_explicit_keys_do_not_depend_on_today() -> None:
@@ -110,6 +118,9 @@ def test_contains_is_half_open() -> None:
         "2026-00",
         "2026-Q0",
         "2026-Q5",
+        "2026-H3",
+        "2026-H0",
+        "9999-H2",
         "26-11",
         "2026/11",
         "2026-11-01",

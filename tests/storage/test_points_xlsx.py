@@ -17,7 +17,7 @@ from handlers.plan_ledger import NOT_YET, write_branch_ledger
 from scheduler.plan import NODE_DAY
 from storage import plans, points, roster
 from storage.audit import Actor
-from storage.ledger_xlsx import FIXED_SHEETS, PLAN_COLUMNS, SHEET_PLAN
+from storage.ledger_rows import FIXED_SHEETS, PLAN_COLUMNS, SHEET_PLAN
 from storage.periods import resolve
 from tests.factories import BRANCH, ChatBot
 from tests.storage.points_ledger import EVERYONE, MERGED, YEAR_TOTALS, build_year
