@@ -41,7 +41,9 @@ def handle_stats(ctx: Context) -> Reply:
     """Show the branch's numbers for the requested period."""
     period = _period(ctx)
     if period is None:
-        return Reply("没看懂统计时段。例如：统计 本月 / 统计 上月 / 统计 本季度 / 统计 2026年10月")
+        return Reply(
+            "没看懂统计时段。例如：统计 本月 / 统计 上月 / 统计 本季度 / 统计 上半年 / 统计 2026年10月"
+        )
     s = stats.branch_stats(ctx.session, ctx.branch, period)
     kinds = "，".join(f"{k} {s.by_kind[k]} 次" for k in MEETING_KINDS if s.by_kind[k]) or "无"
     lines = [

@@ -1,4 +1,5 @@
-"""Report periods for 统计/导出: this_month, last_month, this_quarter, this_year, YYYY, YYYY-MM, YYYY-Qn."""
+"""Report periods for 统计/导出: this_month, last_month, this_quarter, this_year, YYYY, YYYY-MM,
+YYYY-Qn and YYYY-Hn (上半年 / 下半年)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ _PERIOD_RE = re.compile(
             + ")",
             r"(?P<ym_y>(?:19|20)[0-9]{2}) ?(?:年 ?(?P<ym_m1>[0-9]{1,2}|十[一二]?|[一二三四五六七八九])"
             r" ?月份?|[-./](?P<ym_m2>[0-9]{1,2})(?![0-9]))",
+            r"(?:(?P<h_y>(?:19|20)[0-9]{2}) ?年度? ?|(?P<h_kw>今年|去年|本年度?) ?)?(?P<h>[上下])半年度?",
+            r"(?P<hk_y>(?:19|20)[0-9]{2}) ?[-.]? ?[Hh](?P<hk>[12])(?![0-9])",
             r"(?P<y>(?:19|20)[0-9]{2})(?![0-9]) ?(?:年度|年|全年)?",
             r"(?P<kw>本月份?|这个?月|当月|本月度|上个?月|上一个?月|本季度?|这个?季度|当季度?|本年度?|"
             r"今年|全年|这一?年|当年|去年|上一?年度?|前年|上个?季度|上一季度?)",
@@ -85,6 +88,18 @@ def find_period(text: str, today: date) -> PeriodHit | None:
     elif m.group("ym_y"):
         month = parse_int(m.group("ym_m1") or m.group("ym_m2"))
         value = _month_value(int(m.group("ym_y")), month)
+    elif m.group("h"):
+        if m.group("h_y"):
+            year = int(m.group("h_y"))
+        elif m.group("h_kw") == "去年":
+            year = today.year - 1
+        elif m.group("h_kw"):
+            year = today.year
+        else:  # 上半年 alone: this year's, or last year's while the first half is not over
+            year = today.year if m.group("h") == "上" or today.month > 6 else today.year - 1
+        value = f"{year}-H{1 if m.group('h') == '上' else 2}"
+    elif m.group("hk_y"):
+        value = f"{m.group('hk_y')}-H{m.group('hk')}"
     elif m.group("y"):
         value = m.group("y")
     elif m.group("kw"):

@@ -37,6 +37,8 @@ def test_stats_other_periods(bot: ChatBot) -> None:
     assert "2026年第四季度统计\n会议 1 次" in bot.say("李明", "统计 本季度")
     assert "2026年统计\n会议 1 次" in bot.say("李明", "统计 今年")
     assert "2026年10月统计" in bot.say("李明", "统计 2026年10月")
+    assert "2026年下半年统计\n会议 1 次" in bot.say("李明", "统计 下半年")
+    assert "2026年上半年统计\n会议 0 次" in bot.say("李明", "统计 上半年")
 
 
 def test_mine_shows_own_month(bot: ChatBot) -> None:

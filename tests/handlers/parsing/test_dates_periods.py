@@ -128,6 +128,13 @@ def test_leap_day() -> None:
         ("四季度", "2026-Q4"),
         ("第一季度", "2026-Q1"),
         ("Q2", "2026-Q2"),
+        ("上半年", "2026-H1"),
+        ("下半年", "2026-H2"),
+        ("2025年下半年", "2025-H2"),
+        ("去年上半年", "2025-H1"),
+        ("今年下半年", "2026-H2"),
+        ("2026-H1", "2026-H1"),
+        ("2026h2", "2026-H2"),
     ],
 )
 def test_periods(text: str, expected: str) -> None:
@@ -140,6 +147,11 @@ def test_last_quarter_wraps_year() -> None:
     hit = find_period("上季度", date(2026, 2, 1))
     assert hit is not None
     assert hit.value == "2025-Q4"
+
+
+def test_second_half_early_in_the_year_is_last_years() -> None:
+    hit = find_period("下半年", date(2026, 3, 1))
+    assert hit is not None and hit.value == "2025-H2"
 
 
 def test_no_period() -> None:
