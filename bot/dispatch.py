@@ -23,7 +23,7 @@ from handlers.context import Context
 from handlers.parsing import Intent, Parsed, parse
 from handlers.registry import INTENT_NAMES, ROUTES, SECRETARY_ONLY_TEXT
 from handlers.roster import unknown_branch
-from storage import messages, roster
+from storage import meetings, messages, roster
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Branch, Chat, Member
@@ -157,12 +157,13 @@ class Dispatcher:
 
     @staticmethod
     def _prefetch(session: Session, batch: Sequence[Message]) -> None:
-        """Look up every chat and sender of the batch at once instead of once per message."""
+        """Look up every chat, sender and open meeting of the batch at once, not per message."""
         for platform in {m.platform for m in batch}:
             mine = [m for m in batch if m.platform == platform]
-            roster.prefetch(
+            chats = roster.prefetch(
                 session, platform, {m.chat_id for m in mine}, {m.sender_id for m in mine}
             )
+            meetings.prefetch_open_meetings(session, [chat.id for chat in chats])
 
     def _one(self, session: Session, message: Message, seen_before: bool) -> DispatchResult:
         """Handle one message of a batch inside its own savepoint."""

@@ -52,14 +52,18 @@ class ImportResult:
     conflicts: list[str] = field(default_factory=list)
 
 
-def prefetch(session: Session, platform: str, chat_ids: set[str], sender_ids: set[str]) -> None:
-    """Load the chats and members a batch of messages refers to, in two queries."""
+def prefetch(
+    session: Session, platform: str, chat_ids: set[str], sender_ids: set[str]
+) -> list[Chat]:
+    """Load the chats and members a batch of messages refers to, in two queries; the chats."""
     cache = memo(session)
+    chats: list[Chat] = []
     if chat_ids:
         for chat in session.scalars(
             select(Chat).where(Chat.platform == platform, Chat.external_id.in_(chat_ids))
         ):
             cache[("chat", platform, chat.external_id)] = chat
+            chats.append(chat)
     if sender_ids:
         rows = session.execute(
             select(Member, MemberIdentity.branch_id, MemberIdentity.external_id)
@@ -72,6 +76,7 @@ def prefetch(session: Session, platform: str, chat_ids: set[str], sender_ids: se
         )
         for member, branch_id, external_id in rows:
             cache[("member", branch_id, platform, external_id)] = member
+    return chats
 
 
 def get_branch(session: Session, name: str) -> Branch | None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from bot.message import Message
 from storage import meetings, queries, roster, stats, volunteer
 from storage.audit import Actor
 from storage.memo import memo
@@ -117,6 +118,26 @@ def test_the_open_meeting_memo_follows_opening_and_closing(bot: ChatBot) -> None
         assert meetings.open_meeting_in_chat(session, chat.id) is opened
         meetings.close_meeting(session, actor, opened)
         assert meetings.open_meeting_in_chat(session, chat.id) is None
+
+
+def test_open_meetings_prefetched_for_a_batch_match_the_one_by_one_lookup(bot: ChatBot) -> None:
+    bot.say("李明", "开会 党员大会")
+    other = "wrkOTHERGROUP"
+    bot.dispatcher.dispatch(
+        Message("wecom", "other-1", other, bot.user_id("李明"), "帮助", bot.clock.now())
+    )
+    with bot.db.transaction() as session:
+        chats = roster.prefetch(session, "wecom", {bot.chat_id, other}, set())
+        assert {c.external_id for c in chats} == {bot.chat_id, other}
+        meetings.prefetch_open_meetings(session, [c.id for c in chats])
+        cached = {c.external_id: memo(session)[("open_meeting", c.id)] for c in chats}
+    with bot.db.transaction() as session:
+        for external_id, meeting in cached.items():
+            chat = roster.find_chat(session, "wecom", external_id)
+            assert chat is not None
+            found = meetings.open_meeting_in_chat(session, chat.id)
+            assert (found.id if found else None) == (meeting.id if meeting else None)
+    assert cached[bot.chat_id] is not None and cached[other] is None
 
 
 def test_a_sender_whose_id_moves_is_looked_up_again(bot: ChatBot) -> None:
