@@ -1,9 +1,10 @@
 """The bridge from platform callbacks to dispatch: batched writers off the event loop.
 
 Callbacks queue their message on a writer lane and await the answer. Each lane is one thread
-that takes everything queued (up to `MAX_BATCH`), dispatches it in one transaction with a
-savepoint per message (group commit), and only then answers every waiting callback. A chat
-always goes to the same lane, so its messages are handled in arrival order.
+that takes everything queued (up to `MAX_BATCH`), dispatches it in one transaction (group
+commit; see `Dispatcher.dispatch_batch` for how one failing message is contained), and only
+then answers every waiting callback. A chat always goes to the same lane, so its messages are
+handled in arrival order.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-# SQLite has one writer at a time, so one lane; PostgreSQL overlaps the round trips of a few.
+# SQLite has one writer at a time, so one lane. PostgreSQL could overlap the round trips of a
+# few, but on the 2-core machines we run on, lanes fight over the GIL and each gets smaller
+# batches: bench/callback.py on PostgreSQL gave 1 lane 1 451/s (1 chat) and 1 303/s (20
+# chats), 2 lanes 1 443 / 977, 4 lanes 1 425 / 661. So one lane there too.
 LANES_SQLITE = 1
-LANES_SERVER_DB = 4
+LANES_SERVER_DB = 1
 # Enough to amortise a commit, small enough that the first message of a batch is not kept
 # waiting long for the last.
 MAX_BATCH = 64
