@@ -108,9 +108,3 @@ def handle_missing(ctx: Context) -> Reply:
         "请尽快学习并回复「已学习」。",
         mention_member_ids=tuple(m.id for m in missing),
     )
-
-
-def pending_titles(ctx: Context, member_id: int) -> list[str]:
-    """Return titles of recent tasks the member has not confirmed."""
-    tasks = study.recent_tasks(ctx.session, ctx.branch.id)
-    return [t.title for t in study.unconfirmed(ctx.session, tasks, member_id)]

@@ -382,20 +382,6 @@ def request_leave(
     return leave_id
 
 
-def pending_leave(session: Session, branch_id: int, member_id: int) -> LeaveRequest | None:
-    """Return the member's latest leave not yet applied to a meeting."""
-    return session.scalar(
-        select(LeaveRequest)
-        .where(
-            LeaveRequest.branch_id == branch_id,
-            LeaveRequest.member_id == member_id,
-            LeaveRequest.meeting_id.is_(None),
-        )
-        .order_by(LeaveRequest.id.desc())
-        .limit(1)
-    )
-
-
 def close_meeting(session: Session, actor: Actor, meeting: Meeting) -> CloseSummary:
     """Close check-in: the unaccounted are absent; absentees and leave-takers owe a 补课."""
     summary = CloseSummary(expected=expected_ids(session, meeting.id))

@@ -360,13 +360,6 @@ def set_role(session: Session, actor: Actor, member: Member, role: str) -> bool:
     return True
 
 
-def lock_member(session: Session, member_id: int) -> None:
-    """Hold the member's row until the transaction ends: one message per member at a time."""
-    if session.get_bind().dialect.name == "sqlite":
-        return  # SQLite writers are already serialised (BEGIN IMMEDIATE); nothing to lock
-    session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
-
-
 def chat_routes(chat: Chat) -> dict[str, str]:
     """Return the chat's delivery routes."""
     value = json.loads(chat.routes or "{}")
