@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, select
 
-from scheduler.plan import NODE_DAY, PlanItem, generate
+from handlers.plan import INFO_KINDS
+from scheduler.plan import PlanItem, generate
 from scheduler.rules import CalendarSettings
 from storage import migrate, roster
 from storage.db import Database
@@ -71,7 +72,6 @@ GROUPS = 3
 COMMITTEE = 5  # the first members are the 支委
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
-INFO_KINDS = {NODE_DAY, "党费", "谈心谈话"}
 CHUNK = 50  # branches per seeding transaction
 GOALS = {"report": (5.0, None), "branch": (1.0, None), "org": (60.0, 500.0)}
 

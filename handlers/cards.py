@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from bot.message import Button, Card
 from handlers.format import names
-from storage import meetings
+from storage import attendance
 from storage.models import ATTEND_LATE, ATTEND_LEAVE, ATTEND_PRESENT, Meeting
 from storage.roster import active_members
 
@@ -21,8 +21,8 @@ def card_key(meeting: Meeting) -> str:
 def meeting_card(session: Session, meeting: Meeting) -> Card:
     """The card for a meeting as it stands now: counts and names of who signed or is on leave."""
     roster = {m.id: m.name for m in active_members(session, meeting.branch_id)}
-    expected = meetings.expected_ids(session, meeting.id)
-    current = meetings.current_attendance(session, meeting.id)
+    expected = attendance.expected_ids(session, meeting.id)
+    current = attendance.current_attendance(session, meeting.id)
     signed = [
         roster.get(i, f"#{i}")
         for i in expected

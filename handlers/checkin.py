@@ -9,7 +9,7 @@ from handlers.cards import refreshed_card
 from handlers.context import Context
 from handlers.format import clock
 from handlers.meetings import kinds_label
-from storage import meetings
+from storage import attendance, meetings
 from storage.models import ATTEND_LATE, ATTEND_LEAVE, ATTEND_PRESENT
 
 
@@ -25,7 +25,7 @@ def handle(ctx: Context) -> Reply:
     if meeting is None:
         return Reply("本群当前没有正在签到的会议。会议开始、书记发起签到后再回复「签到」即可。")
     label = kinds_label(meeting.kinds) + (f"「{meeting.topic}」" if meeting.topic else "")
-    previous = meetings.member_attendance(ctx.session, meeting.id, ctx.member.id)
+    previous = attendance.member_attendance(ctx.session, meeting.id, ctx.member.id)
     tz = ctx.now.tzinfo
     if previous is not None and previous.status in (ATTEND_PRESENT, ATTEND_LATE):
         return Reply(
@@ -34,8 +34,8 @@ def handle(ctx: Context) -> Reply:
             card=refreshed_card(ctx.session, meeting, ctx.message.via_card),
         )
     late = ctx.actor.at - meeting.started_at > timedelta(minutes=ctx.branch.late_after_minutes)
-    meetings.add_expected(ctx.session, meeting, ctx.member.id, has_record=previous is not None)
-    meetings.record_attendance(
+    attendance.add_expected(ctx.session, meeting, ctx.member.id, has_record=previous is not None)
+    attendance.record_attendance(
         ctx.session,
         ctx.actor,
         meeting,

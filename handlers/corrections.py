@@ -6,7 +6,7 @@ from bot.message import Reply
 from handlers.context import Context
 from handlers.meetings import kinds_label
 from handlers.study import find_task
-from storage import meetings, study
+from storage import attendance, meetings, study
 from storage.models import ATTEND_ABSENT, ATTEND_LEAVE, ATTEND_PRESENT, Meeting, Member
 from storage.roster import find_member_by_name
 
@@ -41,16 +41,16 @@ def _attendance(ctx: Context, member: Member, action: str) -> Reply:
         return Reply("本群还没有会议记录，无法补录签到或请假。")
     status = {"checkin": ATTEND_PRESENT, "leave": ATTEND_LEAVE, "absent": ATTEND_ABSENT}[action]
     reason = (ctx.parsed.reason or "").strip() or None
-    current = meetings.member_attendance(ctx.session, meeting.id, member.id)
+    current = attendance.member_attendance(ctx.session, meeting.id, member.id)
     if (
         current is not None
         and current.status == status
         and (reason is None or current.reason == reason)
     ):
         return Reply(f"{member.name} 在该会议的记录已是“{ACTIONS[action]}”，无需补录。")
-    meetings.add_expected(ctx.session, meeting, member.id)
+    attendance.add_expected(ctx.session, meeting, member.id)
     if status == ATTEND_LEAVE:
-        meetings.request_leave(
+        attendance.request_leave(
             ctx.session,
             ctx.actor,
             branch_id=ctx.branch.id,
@@ -59,7 +59,7 @@ def _attendance(ctx: Context, member: Member, action: str) -> Reply:
             reason=reason or "",
         )
     else:
-        meetings.record_attendance(
+        attendance.record_attendance(
             ctx.session, ctx.actor, meeting, member.id, status, reason=reason, is_correction=True
         )
     closed = meeting.closed_at is not None

@@ -6,7 +6,7 @@ from bot.message import Reply
 from handlers.cards import refreshed_card
 from handlers.context import Context
 from handlers.meetings import kinds_label
-from storage import meetings
+from storage import attendance, meetings
 from storage.models import ATTEND_LATE, ATTEND_PRESENT
 from storage.roster import find_member_by_name
 
@@ -25,7 +25,7 @@ def handle(ctx: Context) -> Reply:
     meeting = meetings.open_meeting_in_chat(ctx.session, ctx.chat.id)
     hint = "" if reason else "（可补充事由，例如：请假 出差）"
     if meeting is None:
-        meetings.request_leave(
+        attendance.request_leave(
             ctx.session,
             ctx.actor,
             branch_id=ctx.branch.id,
@@ -37,13 +37,13 @@ def handle(ctx: Context) -> Reply:
             f"📝 已记录 {ctx.member.name} 请假：{shown}。当前没有进行中的会议，"
             f"将计入下一次会议{hint}。"
         )
-    previous = meetings.member_attendance(ctx.session, meeting.id, ctx.member.id)
+    previous = attendance.member_attendance(ctx.session, meeting.id, ctx.member.id)
     if previous is not None and previous.status in (ATTEND_PRESENT, ATTEND_LATE):
         return Reply(
             f"{ctx.member.name}，您已签到本次会议，无需请假。如需更正请联系书记。",
             card=refreshed_card(ctx.session, meeting, ctx.message.via_card),
         )
-    meetings.request_leave(
+    attendance.request_leave(
         ctx.session,
         ctx.actor,
         branch_id=ctx.branch.id,

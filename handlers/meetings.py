@@ -8,7 +8,7 @@ from bot.message import Reply
 from handlers.cards import meeting_card
 from handlers.context import Context
 from handlers.format import clock, names
-from storage import meetings
+from storage import attendance, meetings
 from storage.models import ATTEND_LEAVE, Member
 from storage.roster import active_members
 
@@ -78,7 +78,7 @@ def handle_open(ctx: Context) -> Reply:
         host_member_id=host.id,
         recorder_member_id=recorder.id if recorder else None,
     )
-    statuses = meetings.current_attendance(ctx.session, meeting.id)
+    statuses = attendance.current_attendance(ctx.session, meeting.id)
     on_leave = [
         m.name for m in expected if (row := statuses.get(m.id)) and row.status == ATTEND_LEAVE
     ]
@@ -104,14 +104,14 @@ def handle_close(ctx: Context) -> Reply:
     if meeting is None:
         return Reply("本群当前没有正在签到的会议，无需结束。")
     summary = meetings.close_meeting(ctx.session, ctx.actor, meeting)
-    attendance = meetings.current_attendance(ctx.session, meeting.id)
+    current = attendance.current_attendance(ctx.session, meeting.id)
     roster = {m.id: m.name for m in active_members(ctx.session, ctx.branch.id)}
 
     def who(ids: list[int]) -> list[str]:
         return [roster.get(i, f"#{i}") for i in ids]
 
     leave = [
-        f"{roster.get(i, f'#{i}')}（{attendance[i].reason or '未说明事由'}）" for i in summary.leave
+        f"{roster.get(i, f'#{i}')}（{current[i].reason or '未说明事由'}）" for i in summary.leave
     ]
     present = len(summary.present) + len(summary.late)
     lines = [

@@ -7,7 +7,7 @@ from handlers import study
 from handlers.context import Context
 from handlers.format import mention_names, names
 from handlers.meetings import kinds_label
-from storage import meetings
+from storage import attendance, meetings
 from storage.models import ATTEND_LATE, ATTEND_LEAVE, ATTEND_PRESENT
 from storage.roster import active_members
 
@@ -25,8 +25,8 @@ def missing_checkin(ctx: Context) -> Reply:
     if meeting is None:
         return Reply("本群当前没有正在签到的会议。")
     roster = {m.id: m for m in active_members(ctx.session, ctx.branch.id)}
-    current = meetings.current_attendance(ctx.session, meeting.id)
-    expected = [i for i in meetings.expected_ids(ctx.session, meeting.id) if i in roster]
+    current = attendance.current_attendance(ctx.session, meeting.id)
+    expected = [i for i in attendance.expected_ids(ctx.session, meeting.id) if i in roster]
     signed = [
         i for i in expected if (r := current.get(i)) and r.status in (ATTEND_PRESENT, ATTEND_LATE)
     ]

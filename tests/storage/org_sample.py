@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage import meetings, plans, study
+from storage import attendance, meetings, plans, study
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import (
@@ -130,9 +130,9 @@ def _sitting(
         place="三楼会议室",
     )
     for member_id in present:
-        meetings.record_attendance(session, actor, meeting, member_id, ATTEND_PRESENT)
+        attendance.record_attendance(session, actor, meeting, member_id, ATTEND_PRESENT)
     for member_id, reason in (leave or {}).items():
-        meetings.request_leave(
+        attendance.request_leave(
             session, actor, branch_id=branch.id, member_id=member_id, meeting=meeting, reason=reason
         )
     if close:
@@ -190,8 +190,10 @@ def build(db: Database, bot: ChatBot) -> None:
             close=False,
         )
         actor = Actor("test", at(11, 11, 10), member_id=b1)
-        meetings.record_attendance(session, actor, meeting, b3, ATTEND_ABSENT)
-        meetings.record_attendance(session, actor, meeting, b3, ATTEND_PRESENT, is_correction=True)
+        attendance.record_attendance(session, actor, meeting, b3, ATTEND_ABSENT)
+        attendance.record_attendance(
+            session, actor, meeting, b3, ATTEND_PRESENT, is_correction=True
+        )
         meetings.close_meeting(session, Actor("test", at(11, 11, 11)), meeting)
         item = session.scalar(
             select(MakeupItem).where(

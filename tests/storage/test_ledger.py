@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
-from storage import meetings
+from storage import attendance, meetings
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import (
@@ -84,7 +84,7 @@ def test_correction_supersedes_and_keeps_the_old_row(bot: ChatBot) -> None:
         assert new.supersedes_id == old.id
         assert new.is_correction
         assert new.recorded_by_member_id == member_id(session, "李明")
-        current = meetings.current_attendance(session, meeting.id)
+        current = attendance.current_attendance(session, meeting.id)
         assert current[member_id(session, "张伟")].id == new.id
         assert set(current) == {member_id(session, n) for n in COMMITTEE}
 
@@ -114,7 +114,7 @@ def test_database_rejects_a_second_current_attendance_row(bot: ChatBot) -> None:
         session.execute(insert(Attendance).values(**values, superseded_at=bot.clock.now()))
     with bot.db.session() as session:
         assert len(attendance_rows(session, meeting.id, "张伟")) == 2
-        assert meetings.current_attendance(session, meeting.id)[zhang].status == "present"
+        assert attendance.current_attendance(session, meeting.id)[zhang].status == "present"
 
 
 def test_database_allows_one_open_meeting_per_chat(bot: ChatBot) -> None:
@@ -156,7 +156,7 @@ def test_close_marks_the_unaccounted_absent_and_creates_makeups(bot: ChatBot) ->
         meeting = only_meeting(session)
         assert meeting.status == "closed"
         assert meeting.closed_at == bot.clock.now()
-        current = meetings.current_attendance(session, meeting.id)
+        current = attendance.current_attendance(session, meeting.id)
         by_name = {n: current[member_id(session, n)] for n in COMMITTEE}
         assert {n: r.status for n, r in by_name.items()} == {
             "李明": "absent",  # opened the meeting but never checked in

@@ -1,0 +1,245 @@
+"""Attendance and leave at a sitting: 应到, who signed, who asked leave; corrections supersede.
+
+The chat hot path (签到, 请假) runs here, so reads and writes are prepared statements on the
+raw cursor (`storage.rawsql`); rows written here are never updated in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from storage import audit
+from storage.audit import Actor
+from storage.models import ATTEND_LEAVE, Attendance, LeaveRequest, Meeting, MeetingAttendee
+from storage.rawsql import Prepared
+
+
+def current_attendance(session: Session, meeting_id: int) -> dict[int, Attendance]:
+    """Map member id to the member's current (not superseded) attendance row."""
+    rows = session.scalars(
+        select(Attendance).where(
+            Attendance.meeting_id == meeting_id, Attendance.superseded_at.is_(None)
+        )
+    )
+    return {row.member_id: row for row in rows}
+
+
+class Unknown(Enum):
+    """Marks an argument the caller did not look up."""
+
+    TOKEN = 0
+
+
+UNKNOWN = Unknown.TOKEN
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    """A member's current attendance at a meeting, as the chat path needs it."""
+
+    id: int
+    status: str
+    reason: str | None
+    recorded_at: datetime
+
+
+_ATTENDANCE: Table = Attendance.__table__  # type: ignore[assignment]
+_ATTENDEES: Table = MeetingAttendee.__table__  # type: ignore[assignment]
+_CURRENT_ROW = Prepared(
+    select(
+        _ATTENDANCE.c.id, _ATTENDANCE.c.status, _ATTENDANCE.c.reason, _ATTENDANCE.c.recorded_at
+    ).where(
+        _ATTENDANCE.c.meeting_id == bindparam("meeting_id"),
+        _ATTENDANCE.c.member_id == bindparam("member_id"),
+        _ATTENDANCE.c.superseded_at.is_(None),
+    )
+)
+_IS_EXPECTED = Prepared(
+    select(_ATTENDEES.c.member_id).where(
+        _ATTENDEES.c.meeting_id == bindparam("meeting_id"),
+        _ATTENDEES.c.member_id == bindparam("member_id"),
+    )
+)
+_ADD_EXPECTED = Prepared(insert(_ATTENDEES), ("meeting_id", "member_id"))
+_SUPERSEDE = Prepared(
+    update(_ATTENDANCE)
+    .where(_ATTENDANCE.c.id == bindparam("row_id"))
+    .values(superseded_at=bindparam("when", type_=_ATTENDANCE.c.superseded_at.type))
+)
+_INSERT_ATTENDANCE = Prepared(
+    insert(_ATTENDANCE).returning(_ATTENDANCE.c.id),
+    (
+        "meeting_id",
+        "member_id",
+        "status",
+        "reason",
+        "recorded_at",
+        "recorded_by_member_id",
+        "is_correction",
+        "source_inbox_id",
+        "supersedes_id",
+    ),
+)
+_LEAVES: Table = LeaveRequest.__table__  # type: ignore[assignment]
+_INSERT_LEAVE = Prepared(
+    insert(_LEAVES).returning(_LEAVES.c.id),
+    (
+        "branch_id",
+        "member_id",
+        "meeting_id",
+        "reason",
+        "requested_at",
+        "recorded_by_member_id",
+        "source_inbox_id",
+    ),
+)
+
+
+def member_attendance(session: Session, meeting_id: int, member_id: int) -> AttendanceRow | None:
+    """Return one member's current (not superseded) attendance at a meeting."""
+    row = _CURRENT_ROW.first(session, meeting_id=meeting_id, member_id=member_id)
+    return AttendanceRow(*row) if row is not None else None
+
+
+def is_expected(session: Session, meeting_id: int, member_id: int) -> bool:
+    """True when the member is on the meeting's expected list (应到)."""
+    return _IS_EXPECTED.first(session, meeting_id=meeting_id, member_id=member_id) is not None
+
+
+def expected_ids(session: Session, meeting_id: int) -> list[int]:
+    """Return the ids of members expected at the meeting (应到)."""
+    return list(
+        session.scalars(
+            select(MeetingAttendee.member_id)
+            .where(MeetingAttendee.meeting_id == meeting_id)
+            .order_by(MeetingAttendee.member_id)
+        )
+    )
+
+
+def add_expected(
+    session: Session, meeting: Meeting, member_id: int, *, has_record: bool = False
+) -> None:
+    """Add a member to the meeting's expected list (someone who came though not required).
+
+    `has_record`: the member already has an attendance row here, so is on the list already
+    (every row is written after this call, or for an expected member's pending leave).
+    """
+    if not has_record and not is_expected(session, meeting.id, member_id):
+        _ADD_EXPECTED.execute(session, meeting_id=meeting.id, member_id=member_id)
+        if "expected" in meeting.__dict__:  # a loaded collection would not show the new row
+            session.expire(meeting, ["expected"])
+
+
+def record_attendance(
+    session: Session,
+    actor: Actor,
+    meeting: Meeting,
+    member_id: int,
+    status: str,
+    *,
+    reason: str | None = None,
+    is_correction: bool = False,
+    source_inbox_id: int | None = None,
+    previous: AttendanceRow | Unknown | None = UNKNOWN,
+) -> AttendanceRow:
+    """Record a member's status at a meeting, superseding (never overwriting) an earlier one.
+
+    `previous` is the member's current row when the caller has just read it (saves a query).
+    """
+    if isinstance(previous, Unknown):
+        previous = member_attendance(session, meeting.id, member_id)
+    if previous is not None:
+        _SUPERSEDE.execute(session, row_id=previous.id, when=actor.at)
+        loaded = session.identity_map.get(identity_key(Attendance, previous.id))
+        if loaded is not None:  # the ORM copy of this row, if any, must not stay current
+            session.expire(loaded)
+    row_id = int(
+        _INSERT_ATTENDANCE.scalar(
+            session,
+            meeting_id=meeting.id,
+            member_id=member_id,
+            status=status,
+            reason=reason,
+            recorded_at=actor.at,
+            recorded_by_member_id=actor.member_id,
+            is_correction=is_correction,
+            source_inbox_id=source_inbox_id if source_inbox_id is not None else actor.inbox_id,
+            supersedes_id=previous.id if previous is not None else None,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        branch_id=meeting.branch_id,
+        action="correct" if is_correction else "attend",
+        entity="attendance",
+        entity_id=row_id,
+        meeting_id=meeting.id,
+        member_id=member_id,
+        status=status,
+        previous=previous.status if previous is not None else None,
+        reason=reason,
+    )
+    return AttendanceRow(row_id, status, reason, actor.at)
+
+
+def request_leave(
+    session: Session,
+    actor: Actor,
+    *,
+    branch_id: int,
+    member_id: int,
+    meeting: Meeting | None,
+    reason: str,
+    previous: AttendanceRow | Unknown | None = UNKNOWN,
+) -> int:
+    """Record a 请假 (at the open meeting when given, else pending for the next one); its id.
+
+    `previous` is the member's current attendance row there, when the caller has read it.
+    """
+    meeting_id = meeting.id if meeting is not None else None
+    leave_id = int(
+        _INSERT_LEAVE.scalar(
+            session,
+            branch_id=branch_id,
+            member_id=member_id,
+            meeting_id=meeting_id,
+            reason=reason,
+            requested_at=actor.at,
+            recorded_by_member_id=actor.member_id,
+            source_inbox_id=actor.inbox_id,
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        branch_id=branch_id,
+        action="leave",
+        entity="leave_request",
+        entity_id=leave_id,
+        member_id=member_id,
+        meeting_id=meeting_id,
+        reason=reason,
+    )
+    if meeting is not None:
+        if isinstance(previous, Unknown):
+            previous = member_attendance(session, meeting.id, member_id)
+        add_expected(session, meeting, member_id, has_record=previous is not None)
+        record_attendance(
+            session,
+            actor,
+            meeting,
+            member_id,
+            ATTEND_LEAVE,
+            reason=reason,
+            is_correction=actor.member_id != member_id,
+            previous=previous,
+        )
+    return leave_id
