@@ -21,15 +21,24 @@ from bot.outbox import OutboxSender
 from bot.platforms import build_platforms
 from bot.ratelimit import RateLimiter
 from bot.runtime import Runtime
+from bot.writer_process import ProcessInbox, WriterSpec
 from scheduler.runner import ReminderTicker
 
 log = logging.getLogger(__name__)
 
 
 def create_app(
-    runtime: Runtime, *, run_sender: bool = True, run_scheduler: bool = False
+    runtime: Runtime,
+    *,
+    run_sender: bool = True,
+    run_scheduler: bool = False,
+    writer: WriterSpec | None = None,
 ) -> Starlette:
-    """Build the ASGI app around a wired runtime; the sender (and scheduler) run in its lifespan."""
+    """Build the ASGI app around a wired runtime; the sender (and scheduler) run in its lifespan.
+
+    With a `writer`, messages are dispatched in a child process built from it; otherwise on a
+    thread of this process with the runtime's own dispatcher (and clock).
+    """
 
     def _database_ok() -> bool:
         try:
@@ -46,7 +55,11 @@ def create_app(
         return JSONResponse(body, status_code=200 if ok else 503)
 
     wake = asyncio.Event()
-    inbox = DispatchInbox(runtime.dispatcher, runtime.db, runtime.clock, on_queued=wake.set)
+    inbox: DispatchInbox | ProcessInbox = (
+        ProcessInbox(writer, on_queued=wake.set)
+        if writer is not None
+        else DispatchInbox(runtime.dispatcher, runtime.db, runtime.clock, on_queued=wake.set)
+    )
     platforms = build_platforms(runtime.settings, inbox, runtime.clock.now, runtime.redis)
     signer = build_signer(runtime.settings, runtime.db, runtime.clock)
     attachments = AttachmentBuilder(

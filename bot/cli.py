@@ -20,6 +20,8 @@ from bot.config import Settings, load_settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from bot.writer_process import WriterSpec
+    from storage.db import Database
     from storage.models import Branch
     from storage.periods import Period
 
@@ -117,6 +119,20 @@ def setup_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def writer_spec(cfg: Settings, db: Database) -> WriterSpec | None:
+    """The writer process `serve` should start, or None to dispatch on a thread.
+
+    An in-memory SQLite database lives in one process only, so it keeps the thread.
+    """
+    from bot.writer_process import WriterSpec
+
+    if not cfg.writer_process or (
+        db.is_sqlite and db.engine.url.database in (None, "", ":memory:")
+    ):
+        return None
+    return WriterSpec(cfg.database_url, cfg.redis_url, cfg.tz, cfg.log_level)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
@@ -139,7 +155,11 @@ def serve(
     log.info("platforms: none configured yet; try the bot with `zhibu console`")
     if no_scheduler:
         log.info("scheduler off in this process (--no-scheduler)")
-    app_ = create_app(runtime, run_scheduler=not no_scheduler)
+    writer = writer_spec(cfg, runtime.db)
+    log.info(
+        "ledger writer: %s", "a child process" if writer else "a thread (ZHIBU_WRITER_PROCESS=0)"
+    )
+    app_ = create_app(runtime, run_scheduler=not no_scheduler, writer=writer)
     uvicorn.run(app_, host=host, port=port, log_level=cfg.log_level.lower())
 
 

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Seconds between reminder ticks (each tick is cheap; 60 keeps reminders within a minute).
     scheduler_interval: int = Field(default=60, ge=5, le=3600)
+    # `zhibu serve` writes the ledger from a child process (a core of its own); off: a thread.
+    writer_process: bool = True
 
     # WeCom 智能机器人 HTTP callback crypto (Token / EncodingAESKey) and long connection.
     wecom_token: SecretStr | None = None

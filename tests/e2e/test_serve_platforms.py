@@ -126,6 +126,7 @@ def test_both_platforms_answer_and_the_sender_task_delivers(
     log = err.decode("utf-8")
     assert "platform on: wecom" in log
     assert "platform on: dingtalk" in log
+    assert "ledger writer: a child process" in log and "writer process stopped" in log
     assert APP_SECRET not in log
     assert WECOM_AES_KEY not in log
     assert "Traceback" not in log
