@@ -127,7 +127,7 @@ class Dispatcher:
                     self._prefetch(session, cleaned)
                     if not careful:
                         # Audit entries and inbox settlements go in together at the end.
-                        defer_writes(session)
+                        defer_writes(session, rows=len(cleaned))
                     handle = self._one if careful else self._unguarded
                     results = [
                         handle(session, message, seen)

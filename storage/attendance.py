@@ -16,6 +16,7 @@ from sqlalchemy.orm.util import identity_key
 
 from storage import audit
 from storage.audit import Actor
+from storage.memo import memo
 from storage.models import ATTEND_LEAVE, Attendance, LeaveRequest, Meeting, MeetingAttendee
 from storage.rawsql import Prepared
 
@@ -51,20 +52,20 @@ class AttendanceRow:
 
 _ATTENDANCE: Table = Attendance.__table__  # type: ignore[assignment]
 _ATTENDEES: Table = MeetingAttendee.__table__  # type: ignore[assignment]
-_CURRENT_ROW = Prepared(
+_CURRENT_ROWS = Prepared(
     select(
-        _ATTENDANCE.c.id, _ATTENDANCE.c.status, _ATTENDANCE.c.reason, _ATTENDANCE.c.recorded_at
+        _ATTENDANCE.c.member_id,
+        _ATTENDANCE.c.id,
+        _ATTENDANCE.c.status,
+        _ATTENDANCE.c.reason,
+        _ATTENDANCE.c.recorded_at,
     ).where(
         _ATTENDANCE.c.meeting_id == bindparam("meeting_id"),
-        _ATTENDANCE.c.member_id == bindparam("member_id"),
         _ATTENDANCE.c.superseded_at.is_(None),
     )
 )
-_IS_EXPECTED = Prepared(
-    select(_ATTENDEES.c.member_id).where(
-        _ATTENDEES.c.meeting_id == bindparam("meeting_id"),
-        _ATTENDEES.c.member_id == bindparam("member_id"),
-    )
+_EXPECTED = Prepared(
+    select(_ATTENDEES.c.member_id).where(_ATTENDEES.c.meeting_id == bindparam("meeting_id"))
 )
 _ADD_EXPECTED = Prepared(insert(_ATTENDEES), ("meeting_id", "member_id"))
 _SUPERSEDE = Prepared(
@@ -101,15 +102,40 @@ _INSERT_LEAVE = Prepared(
 )
 
 
+# Check-ins and leave at one meeting come in bursts, so the first lookup in a transaction
+# reads the whole sitting (one query for a batch, not one per message) and writes made here
+# keep that copy current. Every attendance and 应到 write goes through this module.
+
+
+def _sitting(session: Session, meeting_id: int) -> dict[int, AttendanceRow]:
+    cache = memo(session)
+    found: dict[int, AttendanceRow] | None = cache.get(("attendance", meeting_id))
+    if found is None:
+        found = cache[("attendance", meeting_id)] = {
+            row[0]: AttendanceRow(*row[1:])
+            for row in _CURRENT_ROWS.all(session, meeting_id=meeting_id)
+        }
+    return found
+
+
+def _expected(session: Session, meeting_id: int) -> set[int]:
+    cache = memo(session)
+    found: set[int] | None = cache.get(("expected", meeting_id))
+    if found is None:
+        found = cache[("expected", meeting_id)] = {
+            row[0] for row in _EXPECTED.all(session, meeting_id=meeting_id)
+        }
+    return found
+
+
 def member_attendance(session: Session, meeting_id: int, member_id: int) -> AttendanceRow | None:
     """Return one member's current (not superseded) attendance at a meeting."""
-    row = _CURRENT_ROW.first(session, meeting_id=meeting_id, member_id=member_id)
-    return AttendanceRow(*row) if row is not None else None
+    return _sitting(session, meeting_id).get(member_id)
 
 
 def is_expected(session: Session, meeting_id: int, member_id: int) -> bool:
     """True when the member is on the meeting's expected list (应到)."""
-    return _IS_EXPECTED.first(session, meeting_id=meeting_id, member_id=member_id) is not None
+    return member_id in _expected(session, meeting_id)
 
 
 def expected_ids(session: Session, meeting_id: int) -> list[int]:
@@ -132,7 +158,8 @@ def add_expected(
     (every row is written after this call, or for an expected member's pending leave).
     """
     if not has_record and not is_expected(session, meeting.id, member_id):
-        _ADD_EXPECTED.execute(session, meeting_id=meeting.id, member_id=member_id)
+        _ADD_EXPECTED.execute_later(session, meeting_id=meeting.id, member_id=member_id)
+        _expected(session, meeting.id).add(member_id)
         if "expected" in meeting.__dict__:  # a loaded collection would not show the new row
             session.expire(meeting, ["expected"])
 
@@ -156,12 +183,12 @@ def record_attendance(
     if isinstance(previous, Unknown):
         previous = member_attendance(session, meeting.id, member_id)
     if previous is not None:
-        _SUPERSEDE.execute(session, row_id=previous.id, when=actor.at)
+        _SUPERSEDE.execute_later(session, row_id=previous.id, when=actor.at)
         loaded = session.identity_map.get(identity_key(Attendance, previous.id))
         if loaded is not None:  # the ORM copy of this row, if any, must not stay current
             session.expire(loaded)
     row_id = int(
-        _INSERT_ATTENDANCE.scalar(
+        _INSERT_ATTENDANCE.insert(
             session,
             meeting_id=meeting.id,
             member_id=member_id,
@@ -187,7 +214,11 @@ def record_attendance(
         previous=previous.status if previous is not None else None,
         reason=reason,
     )
-    return AttendanceRow(row_id, status, reason, actor.at)
+    row = AttendanceRow(row_id, status, reason, actor.at)
+    sitting: dict[int, AttendanceRow] | None = memo(session).get(("attendance", meeting.id))
+    if sitting is not None:
+        sitting[member_id] = row
+    return row
 
 
 def request_leave(
@@ -206,7 +237,7 @@ def request_leave(
     """
     meeting_id = meeting.id if meeting is not None else None
     leave_id = int(
-        _INSERT_LEAVE.scalar(
+        _INSERT_LEAVE.insert(
             session,
             branch_id=branch_id,
             member_id=member_id,

@@ -94,7 +94,7 @@ def insert_inbox(
 ) -> int:
     """Insert an inbox row on the hot path (no ORM object); the unique key rejects repeats."""
     return int(
-        _INSERT_INBOX.scalar(
+        _INSERT_INBOX.insert(
             session,
             platform=platform,
             message_id=message_id,
@@ -134,7 +134,7 @@ def enqueue_reply(
 ) -> int:
     """Queue the answer to a new inbox row (its key cannot exist yet); return the row id."""
     return int(
-        _INSERT_OUTBOX.scalar(
+        _INSERT_OUTBOX.insert(
             session,
             dedup_key=f"reply:{inbox_id}",
             platform=platform,

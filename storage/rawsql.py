@@ -11,10 +11,11 @@ first so that a raw read never misses them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, event
+from sqlalchemy import Connection, Dialect, Engine, Integer, column, event, insert, text
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -56,35 +57,99 @@ def _forget_driver(session: Session, _transaction: SessionTransaction) -> None:
 
 _DEFERRED = "zhibu.rawsql.deferred"
 _POISONED = "zhibu.rawsql.deferred.poisoned"
+_ROWS = "zhibu.rawsql.deferred.rows"
+_IDS = "zhibu.rawsql.ids"
+# On the DB-API connection's info while a session defers writes on it (see `_flush_first`).
+_OWNER = "zhibu.rawsql.owner"
+
+Pending = list[tuple["Prepared", dict[str, Any]]]
 
 
-def defer_writes(session: Session) -> None:
-    """Let `Prepared.execute_later` writes wait until `flush_deferred` (or a rollback)."""
-    _driver(session)  # begin the transaction now, so that its end also ends the deferring
+def defer_writes(session: Session, rows: int = 16) -> None:
+    """Let writes wait until a read, a flush or the commit needs them (or a rollback drops them).
+
+    While deferring, `Prepared.execute_later` buffers its write and `Prepared.insert` hands out
+    an id reserved from the table's sequence (where the database has sequences), so a batch
+    of messages writes without waiting for the database. Every statement that reads - raw,
+    ORM or Core - first sends what is buffered, so nothing reads around a deferred write; on
+    PostgreSQL the buffered writes and the read travel in one round trip. `rows` says about
+    how many rows a table gets (ids are reserved that many at a time; unused ones are gaps).
+    """
+    connection, _driver_connection = _driver(session)  # begin now, so its end ends deferring
     session.info.setdefault(_DEFERRED, [])
+    session.info[_ROWS] = max(rows, 1)
+    info = session.info[_OWNER] = connection.connection.info
+    info[_OWNER] = session
+
+
+def pending_writes(session: Session) -> int:
+    """How many deferred writes wait in the buffer (tests and diagnostics)."""
+    return len(session.info.get(_DEFERRED) or ())
+
+
+def _take_pending(session: Session) -> Pending:
+    if session.info.get(_POISONED):
+        raise RuntimeError("deferred writes were mixed with a savepoint that rolled back")
+    buffer: Pending | None = session.info.get(_DEFERRED)
+    if not buffer:
+        return []
+    pending = list(buffer)
+    buffer.clear()
+    return pending
+
+
+def _send_pending(cursor: Any, dialect: Dialect, pending: Pending) -> None:
+    """Execute buffered writes in order; runs of one statement go as one `executemany`."""
+    start = 0
+    while start < len(pending):
+        prepared = pending[start][0]
+        end = start
+        while end < len(pending) and pending[end][0] is prepared:
+            end += 1
+        compiled = prepared._compile(dialect)
+        rows = [prepared._arguments(compiled, params) for _p, params in pending[start:end]]
+        if len(rows) == 1:
+            cursor.execute(compiled.sql, rows[0])
+        else:
+            cursor.executemany(compiled.sql, rows)
+        start = end
 
 
 def flush_deferred(session: Session) -> None:
-    """Run the deferred writes, one `executemany` per statement, and keep deferring."""
-    if session.info.get(_POISONED):
-        raise RuntimeError("deferred writes were mixed with a savepoint that rolled back")
-    buffer: list[tuple[Prepared, dict[str, Any]]] | None = session.info.get(_DEFERRED)
-    if not buffer:
-        return
-    pending = list(buffer)
-    buffer.clear()
-    by_statement: dict[int, tuple[Prepared, list[dict[str, Any]]]] = {}
-    for prepared, params in pending:
-        by_statement.setdefault(id(prepared), (prepared, []))[1].append(params)
-    for prepared, rows in by_statement.values():
-        cursor, _compiled = prepared._run(session, {}, rows)
-        cursor.close()
+    """Run the deferred writes now (in order) and keep deferring."""
+    pending = _take_pending(session)
+    if pending:
+        _execute(session, pending, None, {}, ())[0].close()
 
 
 def stop_deferring(session: Session) -> None:
     """Run what is deferred and write at once from now on."""
     flush_deferred(session)
     session.info.pop(_DEFERRED, None)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _flush_first(
+    conn: Connection, _cursor: Any, _sql: str, _params: Any, _context: Any, _many: bool
+) -> None:
+    # Any statement through SQLAlchemy (an ORM query or flush, a lazy load, Core) may read or
+    # reference a deferred row: send the buffer before it.
+    owner: Session | None = conn.connection.info.get(_OWNER)
+    if owner is not None and owner.info.get(_DEFERRED):
+        flush_deferred(owner)
+
+
+def _reserve_id(session: Session, table: str) -> int:
+    """The next id reserved for `table` in this transaction (refilled from its sequence)."""
+    pools: dict[str, list[int]] = session.info.setdefault(_IDS, {})
+    pool = pools.get(table)
+    if not pool:
+        count = session.info.get(_ROWS, 16)
+        pool = pools[table] = [
+            int(row[0]) for row in _RESERVE.all(session, table=table, count=count)
+        ]
+        pool.reverse()
+    return pool.pop()
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -106,8 +171,11 @@ def _flush_before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _forget_deferring(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: deferring ends with it
-        session.info.pop(_DEFERRED, None)
-        session.info.pop(_POISONED, None)
+        for key in (_DEFERRED, _POISONED, _ROWS, _IDS):
+            session.info.pop(key, None)
+        info = session.info.pop(_OWNER, None)
+        if info is not None:
+            info.pop(_OWNER, None)
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
@@ -120,6 +188,57 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
         return None
 
 
+def _execute(
+    session: Session,
+    pending: Pending,
+    prepared: Prepared | None,
+    params: Mapping[str, Any],
+    many: Sequence[Mapping[str, Any]],
+) -> tuple[Any, _Compiled | None]:
+    """Send the pending writes, then the statement, on the session's raw cursor.
+
+    On psycopg both go in one pipeline: one round trip instead of one per statement.
+    """
+    connection, driver = _driver(session)
+    dialect = connection.dialect
+    cursor = driver.cursor()
+    dbapi_error = dialect.loaded_dbapi.Error
+    compiled = prepared._compile(dialect) if prepared is not None else None
+    sql, arguments = (compiled.sql if compiled else "(deferred writes)"), None
+    try:
+        with driver.pipeline() if pending and hasattr(driver, "pipeline") else nullcontext():
+            if pending:
+                writes = driver.cursor()
+                _send_pending(writes, dialect, pending)
+                writes.close()
+            if prepared is not None and compiled is not None:
+                if many:
+                    arguments = [prepared._arguments(compiled, p) for p in many]
+                    cursor.executemany(compiled.sql, arguments)
+                else:
+                    arguments = prepared._arguments(compiled, params)
+                    cursor.execute(compiled.sql, arguments)
+    except dbapi_error as error:
+        cursor.close()
+        # The same exception classes as through SQLAlchemy (IntegrityError, ...), so
+        # callers need not know which way a statement ran.
+        raise DBAPIError.instance(sql, arguments, error, dbapi_error, dialect=dialect) from error
+    return cursor, compiled
+
+
+def _converted(compiled: _Compiled, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+    results = compiled.results
+    if not any(results):
+        return [tuple(row) for row in rows]
+    return [
+        tuple(
+            proc(value) if proc is not None else value
+            for proc, value in zip(results, row, strict=True)
+        )
+        for row in rows
+    ]
+
+
 class Prepared:
     """A SQLAlchemy Core statement executed on the raw driver cursor of a session."""
 
@@ -128,6 +247,7 @@ class Prepared:
         # Inserts without explicit values take their parameter names from these column keys.
         self.columns = list(columns) if columns is not None else None
         self._compiled: dict[str, _Compiled] = {}
+        self._with_id: Prepared | None = None
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
@@ -171,24 +291,8 @@ class Prepared:
     ) -> tuple[Any, _Compiled]:
         if session.new or session.dirty or session.deleted:
             session.flush()
-        connection, driver = _driver(session)
-        compiled = self._compile(connection.dialect)
-        cursor = driver.cursor()
-        dbapi_error = connection.dialect.loaded_dbapi.Error
-        try:
-            if many:
-                arguments = [self._arguments(compiled, p) for p in many]
-                cursor.executemany(compiled.sql, arguments)
-            else:
-                arguments = self._arguments(compiled, params)
-                cursor.execute(compiled.sql, arguments)
-        except dbapi_error as error:
-            cursor.close()
-            # The same exception classes as through SQLAlchemy (IntegrityError, ...), so
-            # callers need not know which way a statement ran.
-            raise DBAPIError.instance(
-                compiled.sql, arguments, error, dbapi_error, dialect=connection.dialect
-            ) from error
+        cursor, compiled = _execute(session, _take_pending(session), self, params, many)
+        assert compiled is not None
         return cursor, compiled
 
     def execute_later(self, session: Session, **params: Any) -> None:
@@ -202,6 +306,21 @@ class Prepared:
             self.execute(session, **params)
         else:
             buffer.append((self, params))
+
+    def insert(self, session: Session, **params: Any) -> int:
+        """Insert one row and return its id (the statement is `insert(t).returning(t.c.id)`).
+
+        While the session defers writes on a database with sequences, the id is reserved
+        ahead and the row waits in the buffer; otherwise the row is written now.
+        """
+        if _DEFERRED not in session.info or not _driver(session)[0].dialect.supports_sequences:
+            return int(self.scalar(session, **params))
+        if self._with_id is None:
+            table = self.statement.table  # type: ignore[attr-defined]
+            self._with_id = Prepared(insert(table), [*(self.columns or ()), "id"])
+        new_id = _reserve_id(session, self.statement.table.name)  # type: ignore[attr-defined]
+        self._with_id.execute_later(session, id=new_id, **params)
+        return new_id
 
     def execute(self, session: Session, **params: Any) -> int:
         """Run a statement that returns no rows; return how many rows it changed."""
@@ -227,18 +346,56 @@ class Prepared:
         cursor, compiled = self._run(session, params)
         rows = cursor.fetchall()
         cursor.close()
-        results = compiled.results
-        if not any(results):
-            return [tuple(row) for row in rows]
-        return [
-            tuple(
-                proc(value) if proc is not None else value
-                for proc, value in zip(results, row, strict=True)
-            )
-            for row in rows
-        ]
+        return _converted(compiled, rows)
 
     def scalar(self, session: Session, **params: Any) -> Any:
         """Run a statement and return the first column of its first row (None if no row)."""
         row = self.first(session, **params)
         return None if row is None else row[0]
+
+
+def all_together(
+    session: Session, reads: Sequence[tuple[Prepared, Mapping[str, Any]]]
+) -> list[list[tuple[Any, ...]]]:
+    """Run independent reads and return the rows of each; on psycopg in one round trip."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    connection, driver = _driver(session)
+    dialect = connection.dialect
+    pending = _take_pending(session)
+    dbapi_error = dialect.loaded_dbapi.Error
+    cursors: list[tuple[Any, _Compiled]] = []
+    try:
+        with driver.pipeline() if hasattr(driver, "pipeline") else nullcontext():
+            if pending:
+                writes = driver.cursor()
+                _send_pending(writes, dialect, pending)
+                writes.close()
+            for prepared, params in reads:
+                compiled = prepared._compile(dialect)
+                cursor = driver.cursor()
+                cursors.append((cursor, compiled))
+                cursor.execute(compiled.sql, prepared._arguments(compiled, params))
+    except dbapi_error as error:
+        for cursor, _compiled in cursors:
+            cursor.close()
+        raise DBAPIError.instance(
+            "; ".join(p.statement.__class__.__name__ for p, _ in reads),
+            None,
+            error,
+            dbapi_error,
+            dialect=dialect,
+        ) from error
+    found = []
+    for cursor, compiled in cursors:
+        found.append(_converted(compiled, cursor.fetchall()))
+        cursor.close()
+    return found
+
+
+# Ids for `Prepared.insert` while deferring, reserved `count` at a time (PostgreSQL only).
+_RESERVE = Prepared(
+    text(
+        "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"
+    ).columns(column("id", Integer))
+)

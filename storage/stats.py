@@ -29,7 +29,7 @@ from storage.models import (
     StudyTask,
 )
 from storage.periods import Period
-from storage.rawsql import Prepared
+from storage.rawsql import Prepared, all_together
 from storage.roster import active_members
 
 ATTENDED = (ATTEND_PRESENT, ATTEND_LATE, ATTEND_MAKEUP)
@@ -205,15 +205,24 @@ def member_stats(session: Session, branch: Branch, member: Member, period: Perio
     """Collect one member's attendance, study, volunteer hours and open 补课 for a period.
 
     This answers 「我的」, one of the commonest messages, so it runs five small prepared
-    statements; `tests/storage/test_hot_path.py` checks it against the branch-wide queries.
+    statements together (one round trip on PostgreSQL); `tests/storage/test_hot_path.py`
+    checks it against the branch-wide queries.
     """
     stats = MemberStats(period)
     start, end = queries.bounds(period, branch.timezone)
     where = {"branch_id": branch.id, "member_id": member.id, "start": start, "end": end}
-    kinds = _kinds(_MEMBER_KINDS.all(session, **where))
-    for meeting_id, started_at, topic, meeting_status, status in _MEMBER_MEETINGS.all(
-        session, **where
-    ):
+    kind_rows, meeting_rows, study_rows, volunteer_rows, makeup_rows = all_together(
+        session,
+        [
+            (_MEMBER_KINDS, where),
+            (_MEMBER_MEETINGS, where),
+            (_MEMBER_STUDY, where),
+            volunteer.member_total_read(branch.id, member.id, period.start, period.end),
+            (_OPEN_MAKEUPS, {"member_id": member.id}),
+        ],
+    )
+    kinds = _kinds(kind_rows)
+    for meeting_id, started_at, topic, meeting_status, status in meeting_rows:
         if meeting_status != MEETING_CLOSED and status in (None, ATTEND_ABSENT):
             continue  # a meeting still open: not absent yet
         label = queries.sitting_label(started_at, kinds[meeting_id], topic, branch.timezone)
@@ -223,15 +232,11 @@ def member_stats(session: Session, branch: Branch, member: Member, period: Perio
             stats.leave.append(label)
         else:
             stats.absent.append(label)
-    for title, done in _MEMBER_STUDY.all(
-        session, branch_id=branch.id, member_id=member.id, start=start, end=end
-    ):
+    for title, done in study_rows:
         (stats.study_done if done else stats.study_pending).append(title)
-    stats.volunteer_records, stats.volunteer_hours = volunteer.member_total(
-        session, branch.id, member.id, period.start, period.end
-    )
+    stats.volunteer_records, stats.volunteer_hours = volunteer.member_total_from(volunteer_rows)
     stats.makeups_open = [
         queries.sitting_label(started_at, kinds[meeting_id], topic, branch.timezone)
-        for meeting_id, started_at, topic in _OPEN_MAKEUPS.all(session, member_id=member.id)
+        for meeting_id, started_at, topic in makeup_rows
     ]
     return stats

@@ -136,7 +136,7 @@ def confirm(
     is_correction: bool = False,
 ) -> None:
     """Record a member's confirmation of a task (callers check for an earlier one first)."""
-    row_id = _INSERT_CONFIRMATION.scalar(
+    row_id = _INSERT_CONFIRMATION.insert(
         session,
         task_id=task.id,
         member_id=member_id,

@@ -72,15 +72,26 @@ def day_and_period_hours(
     return (_cents(row[0]), _cents(row[1])) if row is not None else (Decimal(0), Decimal(0))
 
 
+def member_total_read(
+    branch_id: int, member_id: int, start: date, end: date
+) -> tuple[Prepared, dict[str, object]]:
+    """The query behind `member_total`, for running it together with others."""
+    params = {"branch_id": branch_id, "member_id": member_id, "start": start, "end": end}
+    return _MEMBER_TOTAL, params
+
+
+def member_total_from(rows: list[tuple[object, ...]]) -> tuple[int, Decimal]:
+    """Turn the rows of `member_total_read` into (record count, hours)."""
+    count, total = rows[0] if rows else (0, None)
+    return int(str(count or 0)), _cents(total)
+
+
 def member_total(
     session: Session, branch_id: int, member_id: int, start: date, end: date
 ) -> tuple[int, Decimal]:
     """Return how many records a member has with service dates in [start, end), and their hours."""
-    row = _MEMBER_TOTAL.first(
-        session, branch_id=branch_id, member_id=member_id, start=start, end=end
-    )
-    count, total = row if row is not None else (0, None)
-    return int(count), _cents(total)
+    statement, params = member_total_read(branch_id, member_id, start, end)
+    return member_total_from(statement.all(session, **params))
 
 
 def add_record(
@@ -95,7 +106,7 @@ def add_record(
 ) -> int:
     """Record volunteer hours for a member; return the record's id."""
     row_id = int(
-        _INSERT_RECORD.scalar(
+        _INSERT_RECORD.insert(
             session,
             branch_id=branch_id,
             member_id=member_id,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from storage import roster
+from storage import messages, roster
 from storage.audit import Actor
 from storage.db import Database
-from storage.models import Member, StudyConfirmation, StudyTask, VolunteerRecord
-from storage.rawsql import Prepared, defer_writes, flush_deferred
+from storage.models import InboxEntry, Member, StudyConfirmation, StudyTask, VolunteerRecord
+from storage.rawsql import Prepared, all_together, defer_writes, pending_writes
 
 AT = datetime(2026, 11, 20, 1, 2, 3, 456789, tzinfo=UTC)
 _RECORDS: Table = VolunteerRecord.__table__  # type: ignore[assignment]
@@ -104,11 +105,11 @@ def _confirmations(db: Database) -> int:
         return len(list(session.scalars(select(StudyConfirmation.id))))
 
 
-def test_deferred_writes_wait_for_the_flush_or_the_commit(db: Database) -> None:
+def test_deferred_writes_wait_until_a_read_or_the_commit_needs_them(db: Database) -> None:
     branch_id, member_id = _member(db)
     with db.transaction() as session:
         tasks = [
-            StudyTask(branch_id=branch_id, title=f"第{i}课", published_at=AT) for i in range(3)
+            StudyTask(branch_id=branch_id, title=f"第{i}课", published_at=AT) for i in range(4)
         ]
         session.add_all(tasks)
         session.flush()
@@ -122,9 +123,10 @@ def test_deferred_writes_wait_for_the_flush_or_the_commit(db: Database) -> None:
                 late=False,
                 is_correction=False,
             )
-        assert session.scalar(select(func.count(StudyConfirmation.id))) == 0
-        flush_deferred(session)
+        assert pending_writes(session) == 2
+        # Any read sends the buffer first, so it never misses a deferred write.
         assert session.scalar(select(func.count(StudyConfirmation.id))) == 2
+        assert pending_writes(session) == 0
         _CONFIRM.execute_later(
             session,
             task_id=tasks[2].id,
@@ -133,7 +135,121 @@ def test_deferred_writes_wait_for_the_flush_or_the_commit(db: Database) -> None:
             late=True,
             is_correction=False,
         )
-    assert _confirmations(db) == 3  # the commit ran the last one
+        assert _ACTIVE_NAMED.scalar(session, name="张伟") == member_id
+        assert pending_writes(session) == 0
+        _CONFIRM.execute_later(
+            session,
+            task_id=tasks[3].id,
+            member_id=member_id,
+            confirmed_at=AT,
+            late=True,
+            is_correction=False,
+        )
+        assert pending_writes(session) == 1
+    assert _confirmations(db) == 4  # the commit ran the last one
+
+
+def test_deferred_inserts_get_their_ids_at_once_and_keep_references_in_order(
+    db: Database,
+) -> None:
+    branch_id, member_id = _member(db)
+    with db.transaction() as session:
+        defer_writes(session, rows=2)
+        inbox_ids = [
+            messages.insert_inbox(
+                session,
+                platform="wecom",
+                message_id=f"m{n}",
+                chat_external_id="c",
+                sender_external_id="u",
+                sender_name=None,
+                text="签到",
+                sent_at=AT,
+                received_at=AT,
+            )
+            for n in range(3)  # more than `rows`: the reserve is refilled
+        ]
+        assert len(set(inbox_ids)) == 3
+        # Reserved ahead on PostgreSQL, so rows wait (the refill's query sent the first two
+        # along); written at once on SQLite.
+        assert pending_writes(session) == (1 if db.engine.dialect.supports_sequences else 0)
+        # An ORM row referencing a deferred row: the buffer goes first (the foreign key holds).
+        task = StudyTask(
+            branch_id=branch_id, title="党章", published_at=AT, source_inbox_id=inbox_ids[2]
+        )
+        session.add(task)
+        session.flush()
+        assert pending_writes(session) == 0
+        row_id = _INSERT_RECORD.insert(
+            session,
+            branch_id=branch_id,
+            member_id=member_id,
+            service_date=date(2026, 11, 19),
+            hours=Decimal("2.5"),
+            activity="社区服务",
+            recorded_at=AT,
+        )
+        assert _RECORD.first(session, row_id=row_id) == (date(2026, 11, 19), Decimal("2.5"), AT)
+    with db.session() as session:
+        stored = session.scalars(select(InboxEntry.id).order_by(InboxEntry.id)).all()
+        assert stored == sorted(inbox_ids)
+
+
+def test_a_failing_deferred_write_fails_the_read_that_sends_it(db: Database) -> None:
+    _member(db)
+    values: dict[str, Any] = {
+        "platform": "wecom",
+        "chat_external_id": "c",
+        "sender_external_id": "u",
+        "sender_name": None,
+        "text": "签到",
+        "sent_at": AT,
+        "received_at": AT,
+    }
+    with db.transaction() as session:
+        messages.insert_inbox(session, message_id="same", **values)
+    with db.session() as session, session.begin():
+        defer_writes(session)
+
+        def insert_then_read() -> None:
+            messages.insert_inbox(session, message_id="same", **values)
+            _ACTIVE_NAMED.scalar(session, name="张伟")
+
+        # At the insert on SQLite, at the read that sends it on PostgreSQL.
+        with pytest.raises(IntegrityError):
+            insert_then_read()
+        session.rollback()
+    with db.session() as session:
+        assert session.scalar(select(func.count(InboxEntry.id))) == 1
+
+
+def test_reads_run_together_return_what_each_returns_alone(db: Database) -> None:
+    branch_id, member_id = _member(db)
+    with db.transaction() as session:
+        defer_writes(session)
+        row_id = _INSERT_RECORD.insert(
+            session,
+            branch_id=branch_id,
+            member_id=member_id,
+            service_date=date(2026, 11, 19),
+            hours=Decimal("1.5"),
+            activity="社区服务",
+            recorded_at=AT,
+        )
+        together = all_together(
+            session,
+            [
+                (_RECORD, {"row_id": row_id}),
+                (_ACTIVE_NAMED, {"name": "张伟"}),
+                (_ACTIVE_NAMED, {"name": "无此人"}),
+            ],
+        )
+        assert together == [
+            _RECORD.all(session, row_id=row_id),
+            _ACTIVE_NAMED.all(session, name="张伟"),
+            [],
+        ]
+        assert together[0] == [(date(2026, 11, 19), Decimal("1.5"), AT)]
 
 
 def test_a_rollback_drops_deferred_writes_and_a_savepoint_rollback_refuses(db: Database) -> None:
