@@ -122,12 +122,12 @@ class Dispatcher:
         while attempts < ATTEMPTS:
             try:
                 with self.db.transaction() as session:
-                    if delivered:
-                        messages.mark_delivered(session, delivered, self.clock.now())
                     self._prefetch(session, cleaned)
                     if not careful:
-                        # Audit entries and inbox settlements go in together at the end.
+                        # Rows wait and go in together, at the latest with the commit.
                         defer_writes(session, rows=len(cleaned))
+                    if delivered:
+                        messages.mark_delivered(session, delivered, self.clock.now())
                     handle = self._one if careful else self._unguarded
                     results = [
                         handle(session, message, seen)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from storage import audit
 from storage.attendance import current_attendance, expected_ids, record_attendance
@@ -74,10 +74,10 @@ def prefetch_open_meetings(session: Session, chat_ids: Collection[int]) -> None:
     for meeting in session.scalars(
         select(Meeting)
         .where(Meeting.chat_id.in_(wanted), Meeting.status == MEETING_OPEN)
-        .options(selectinload(Meeting.kind_rows))
+        .options(joinedload(Meeting.kind_rows))  # one query, not two
         .order_by(Meeting.id)
-        .with_for_update()
-    ):
+        .with_for_update(of=Meeting)
+    ).unique():
         if meeting.chat_id is not None:
             found.setdefault(meeting.chat_id, meeting)
     for chat_id in wanted:

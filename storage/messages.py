@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
-from storage.rawsql import Prepared, flush_deferred
+from storage.rawsql import Prepared, amend_unsent, flush_deferred
 
 OUTBOX_PENDING = "pending"
 OUTBOX_SENT = "sent"
@@ -115,6 +115,9 @@ def settle_inbox(
     session: Session, inbox_id: int, *, intent: str, member_id: int | None, reply_text: str
 ) -> None:
     """Record how an inbox row was understood and answered."""
+    values = {"intent": intent, "member_id": member_id, "reply_text": reply_text}
+    if amend_unsent(session, "inbox", inbox_id, **values):
+        return  # its insert has not gone out yet: it goes out settled
     _SETTLE_INBOX.execute_later(
         session, inbox_id=inbox_id, intent=intent, member_id=member_id, reply_text=reply_text
     )
@@ -472,15 +475,21 @@ def postpone(session: Session, row_id: int, not_before: datetime) -> None:
     )
 
 
+_MARK_DELIVERED = Prepared(
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status != OUTBOX_SENT)
+    .values(
+        status=OUTBOX_SENT,
+        sent_at=bindparam("at", type_=_OUTBOX.c.sent_at.type),
+        attempts=_OUTBOX.c.attempts + 1,
+    )
+)
+
+
 def mark_delivered(session: Session, row_ids: Sequence[int], at: datetime) -> None:
-    """Mark rows sent that were delivered in a callback's own response."""
-    if row_ids:
-        session.execute(
-            update(OutboxEntry)
-            .where(OutboxEntry.id.in_(row_ids), OutboxEntry.status != OUTBOX_SENT)
-            .values(status=OUTBOX_SENT, sent_at=at, attempts=OutboxEntry.attempts + 1)
-            .execution_options(synchronize_session=False)
-        )
+    """Mark rows sent that were delivered in a callback's own response (deferred if deferring)."""
+    for row_id in row_ids:
+        _MARK_DELIVERED.execute_later(session, row_id=row_id, at=at)
 
 
 def outbox_rows(session: Session, status: str | None = None, limit: int = 50) -> list[OutboxEntry]:

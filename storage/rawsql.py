@@ -59,6 +59,7 @@ _DEFERRED = "zhibu.rawsql.deferred"
 _POISONED = "zhibu.rawsql.deferred.poisoned"
 _ROWS = "zhibu.rawsql.deferred.rows"
 _IDS = "zhibu.rawsql.ids"
+_UNSENT = "zhibu.rawsql.unsent"  # (table, id) -> the parameters of a buffered insert
 # On the DB-API connection's info while a session defers writes on it (see `_flush_first`).
 _OWNER = "zhibu.rawsql.owner"
 
@@ -95,7 +96,21 @@ def _take_pending(session: Session) -> Pending:
         return []
     pending = list(buffer)
     buffer.clear()
+    session.info.pop(_UNSENT, None)
     return pending
+
+
+def amend_unsent(session: Session, table: str, row_id: int, **values: Any) -> bool:
+    """Change columns of a row inserted by `Prepared.insert` that still waits in the buffer.
+
+    Returns False when the row is already in the database (the caller updates it instead).
+    Saves an UPDATE for rows that are settled later in the same batch (inbox rows).
+    """
+    params: dict[str, Any] | None = session.info.get(_UNSENT, {}).get((table, row_id))
+    if params is None:
+        return False
+    params.update(values)
+    return True
 
 
 def _send_pending(cursor: Any, dialect: Dialect, pending: Pending) -> None:
@@ -171,7 +186,7 @@ def _flush_before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _forget_deferring(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: deferring ends with it
-        for key in (_DEFERRED, _POISONED, _ROWS, _IDS):
+        for key in (_DEFERRED, _POISONED, _ROWS, _IDS, _UNSENT):
             session.info.pop(key, None)
         info = session.info.pop(_OWNER, None)
         if info is not None:
@@ -296,10 +311,10 @@ class Prepared:
         return cursor, compiled
 
     def execute_later(self, session: Session, **params: Any) -> None:
-        """Run a write now, or at `flush_deferred` while the session defers writes.
+        """Run a write now, or, while the session defers writes, before the next read.
 
-        Only for writes nothing reads back before the flush (audit entries, settling an
-        inbox row); deferred rows of one statement go to the database in one `executemany`.
+        Buffered writes run in order; consecutive rows of one statement go in one
+        `executemany`. A failure shows at the statement that sends them (or the commit).
         """
         buffer: list[tuple[Prepared, dict[str, Any]]] | None = session.info.get(_DEFERRED)
         if buffer is None:
@@ -318,8 +333,11 @@ class Prepared:
         if self._with_id is None:
             table = self.statement.table  # type: ignore[attr-defined]
             self._with_id = Prepared(insert(table), [*(self.columns or ()), "id"])
-        new_id = _reserve_id(session, self.statement.table.name)  # type: ignore[attr-defined]
-        self._with_id.execute_later(session, id=new_id, **params)
+        table_name = self.statement.table.name  # type: ignore[attr-defined]
+        new_id = _reserve_id(session, table_name)
+        row = {"id": new_id, **params}
+        session.info[_DEFERRED].append((self._with_id, row))
+        session.info.setdefault(_UNSENT, {})[(table_name, new_id)] = row
         return new_id
 
     def execute(self, session: Session, **params: Any) -> int:

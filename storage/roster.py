@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Table, bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage import audit
 from storage.audit import Actor
@@ -60,7 +60,9 @@ def prefetch(
     chats: list[Chat] = []
     if chat_ids:
         for chat in session.scalars(
-            select(Chat).where(Chat.platform == platform, Chat.external_id.in_(chat_ids))
+            select(Chat)
+            .where(Chat.platform == platform, Chat.external_id.in_(chat_ids))
+            .options(joinedload(Chat.branch))  # dispatch needs it next
         ):
             cache[("chat", platform, chat.external_id)] = chat
             chats.append(chat)
