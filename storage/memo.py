@@ -32,3 +32,14 @@ def forget(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session: Session, _previous: SessionTransaction) -> None:
     forget(session)
+
+
+def note_batch_members(session: Session, member_ids: set[int]) -> None:
+    """Record who sent the messages of the batch being handled (see `batch_members`)."""
+    memo(session).setdefault(("batch_members",), set()).update(member_ids)
+
+
+def batch_members(session: Session) -> frozenset[int]:
+    """The senders of the batch in this transaction: lookups that would run once per message
+    (hours so far, study confirmed) load their rows for all of them at once instead."""
+    return frozenset(memo(session).get(("batch_members",), ()))

@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Table, bindparam, event, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from storage import audit
 from storage.audit import Actor
-from storage.memo import forget, memo
+from storage.memo import forget, memo, note_batch_members
 from storage.models import ROLE_MEMBER, ROLE_SECRETARY, Branch, Chat, Member, MemberIdentity
 from storage.rawsql import Prepared
 
@@ -19,12 +19,12 @@ from storage.rawsql import Prepared
 SECRETARY_TITLES = frozenset({"书记", "副书记", "组织委员"})
 
 _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
-_MEMBER_BY_NAME = Prepared(
-    select(_MEMBERS.c.id).where(
-        _MEMBERS.c.branch_id == bindparam("branch_id"),
-        _MEMBERS.c.name == bindparam("name"),
-        _MEMBERS.c.active.is_(True),
-    )
+# Names of a branch's active members, read once per transaction: most lookups ask about a
+# word that names nobody (a 请假 reason). Should two share a name, the earliest one counts.
+_ACTIVE_NAMES = Prepared(
+    select(_MEMBERS.c.name, _MEMBERS.c.id)
+    .where(_MEMBERS.c.branch_id == bindparam("branch_id"), _MEMBERS.c.active.is_(True))
+    .order_by(_MEMBERS.c.id.desc())
 )
 
 
@@ -76,8 +76,11 @@ def prefetch(
                 Member.active.is_(True),
             )
         )
+        found = set()
         for member, branch_id, external_id in rows:
             cache[("member", branch_id, platform, external_id)] = member
+            found.add(member.id)
+        note_batch_members(session, found)
     return chats
 
 
@@ -180,8 +183,22 @@ def find_member_by_identity(
 def find_member_by_name(session: Session, branch_id: int, name: str) -> Member | None:
     """Return the active member of the branch with this exact name."""
     # Most calls ask about a word that names nobody (a 请假 reason): answer those cheaply.
-    member_id = _MEMBER_BY_NAME.scalar(session, branch_id=branch_id, name=name)
+    key = ("member_names", branch_id)
+    cache = memo(session)
+    names: dict[str, int] | None = cache.get(key)
+    if names is None:
+        names = cache[key] = dict(_ACTIVE_NAMES.all(session, branch_id=branch_id))
+    member_id = names.get(name)
     return session.get(Member, member_id) if member_id is not None else None
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_names(session: Session, _context: object, _instances: object) -> None:
+    # Names change only through ORM members (added, renamed, deactivated): look them up again.
+    if any(isinstance(o, Member) for o in (*session.new, *session.dirty, *session.deleted)):
+        cache = memo(session)
+        for key in [k for k in cache if k[0] == "member_names"]:
+            del cache[key]
 
 
 def active_members(session: Session, branch_id: int) -> list[Member]:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
-from storage.memo import memo
+from storage.memo import batch_members, memo
 from storage.models import StudyConfirmation, StudyTask
 from storage.rawsql import Prepared
 
@@ -118,11 +118,28 @@ def unconfirmed(session: Session, tasks: list[StudyTask], member_id: int) -> lis
     """The tasks (in the given order) the member has not confirmed, in one query."""
     if not tasks:
         return []
-    cursor_rows = _CONFIRMED_SINCE.all(
-        session, member_id=member_id, lowest=min(t.id for t in tasks)
-    )
-    done = {row[0] for row in cursor_rows}
+    lowest = min(t.id for t in tasks)
+    done = _batch_confirmed_since(session, member_id, lowest)
+    if done is None:
+        done = {row[0] for row in _CONFIRMED_SINCE.all(session, member_id=member_id, lowest=lowest)}
     return [t for t in tasks if t.id not in done]
+
+
+def _batch_confirmed_since(session: Session, member_id: int, lowest: int) -> set[int] | None:
+    """Tasks from `lowest` on that the member confirmed, read for all the batch's senders at
+    once (kept current by `confirm`, the only writer); None for someone not among them."""
+    key = ("confirmed_since", lowest)
+    cache = memo(session)
+    done: dict[int, set[int]] | None = cache.get(key)
+    if done is None and member_id in (members := batch_members(session)):
+        done = cache[key] = {m: set() for m in members}
+        for m, task_id in session.execute(
+            select(_CONFIRMATIONS.c.member_id, _CONFIRMATIONS.c.task_id).where(
+                _CONFIRMATIONS.c.member_id.in_(members), _CONFIRMATIONS.c.task_id >= lowest
+            )
+        ):
+            done[m].add(task_id)
+    return done.get(member_id) if done is not None else None
 
 
 def confirm(
@@ -147,6 +164,9 @@ def confirm(
         is_correction=is_correction,
         source_inbox_id=actor.inbox_id,
     )
+    for key, done in memo(session).items():
+        if key[0] == "confirmed_since" and task.id >= key[1] and member_id in done:
+            done[member_id].add(task.id)
     audit.record(
         session,
         actor,

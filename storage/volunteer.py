@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
+from storage.memo import batch_members, memo
 from storage.models import VolunteerRecord
 from storage.rawsql import Prepared
 
@@ -65,11 +66,59 @@ def _cents(value: object) -> Decimal:
 def day_and_period_hours(
     session: Session, branch_id: int, member_id: int, day: date, start: date, end: date
 ) -> tuple[Decimal, Decimal]:
-    """A member's hours on one service date and in [start, end), in one query."""
+    """A member's hours on one service date and in [start, end), in one query.
+
+    For a sender of the batch in hand, the sums of all its senders are read at once and kept
+    current by `add_record` (the only writer of these rows) for the rest of the transaction.
+    """
+    key = ("volunteer_hours", branch_id, day, start, end)
+    cache = memo(session)
+    sums: dict[int, list[Decimal]] | None = cache.get(key)
+    if sums is None and member_id in (members := batch_members(session)):
+        sums = cache[key] = {m: [Decimal(0), Decimal(0)] for m in members}
+        for m, on_day, in_period in session.execute(
+            select(
+                _RECORDS.c.member_id,
+                func.sum(case((_RECORDS.c.service_date == day, _RECORDS.c.hours), else_=0)),
+                func.sum(
+                    case(
+                        (
+                            and_(_RECORDS.c.service_date >= start, _RECORDS.c.service_date < end),
+                            _RECORDS.c.hours,
+                        ),
+                        else_=0,
+                    )
+                ),
+            )
+            .where(
+                _RECORDS.c.branch_id == branch_id,
+                _RECORDS.c.member_id.in_(members),
+                _RECORDS.c.service_date >= min(day, start),
+                _RECORDS.c.service_date <= max(day, end),
+            )
+            .group_by(_RECORDS.c.member_id)
+        ):
+            sums[m] = [_cents(on_day), _cents(in_period)]
+    if sums is not None and member_id in sums:
+        on_day, in_period = sums[member_id]
+        return on_day, in_period
     row = _DAY_AND_PERIOD.first(
         session, branch_id=branch_id, member_id=member_id, day=day, start=start, end=end
     )
     return (_cents(row[0]), _cents(row[1])) if row is not None else (Decimal(0), Decimal(0))
+
+
+def _count_in_memo(
+    session: Session, branch_id: int, member_id: int, on: date, hours: Decimal
+) -> None:
+    for key, sums in memo(session).items():
+        if key[0] != "volunteer_hours" or key[1] != branch_id or member_id not in sums:
+            continue
+        _kind, _branch, day, start, end = key
+        if on == day:
+            sums[member_id][0] += hours
+        if start <= on < end:
+            sums[member_id][1] += hours
 
 
 def member_total_read(
@@ -130,4 +179,5 @@ def add_record(
         hours=str(hours),
         activity=activity,
     )
+    _count_in_memo(session, branch_id, member_id, service_date, hours)
     return row_id

@@ -133,3 +133,29 @@ def test_inline_replies_are_marked_delivered_behind_the_answer(bot: ChatBot) -> 
     finally:
         inbox.close()
     inbox.close()  # closing twice is harmless
+
+
+def test_lookups_shared_by_a_batch_see_what_earlier_messages_of_it_wrote(bot: ChatBot) -> None:
+    # Hours so far, study confirmed and member names are read once for the whole batch; each
+    # message must still see what the ones before it in the same batch recorded.
+    bot.say("李明", "发布学习《党章》")
+    earlier = bot.say("黄丽", "志愿服务 3小时 社区献血")
+    assert "本月累计 3 小时" in earlier
+    batch = [
+        message(bot, "黄丽", "志愿服务 20小时 文明劝导", "c-1"),
+        message(bot, "赵磊", "已学习", "c-2"),
+        message(bot, "黄丽", "志愿服务 2小时 文明劝导", "c-3"),  # 3 + 20 + 2 > 24 on one day
+        message(bot, "赵磊", "已学习", "c-4"),
+        message(bot, "李明", "添加成员 钱多多", "c-5"),
+        message(bot, "王芳", "请假 钱多多", "c-6"),  # now a member's name, not a reason
+        message(bot, "黄丽", "志愿服务 1小时 文明劝导 昨天", "c-7"),
+    ]
+    results = bot.dispatcher.dispatch_batch(batch)
+    assert "本月累计 23 小时" in results[0].text
+    assert "已登记 23 小时" in results[2].text and "未记录" in results[2].text
+    assert "已记录 赵磊 完成学习《党章》" in results[1].text
+    assert "都已确认" in results[3].text
+    assert "只能为自己请假" in results[5].text
+    assert "本月累计 24 小时" in results[6].text
+    assert bot.count("volunteer_records") == 3
+    assert bot.count("study_confirmations") == 1
