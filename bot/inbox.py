@@ -59,6 +59,11 @@ class _Barrier:
 _STOP = object()
 
 
+def leaves_replies_queued(message: Message, result: DispatchResult) -> bool:
+    """True when dispatch queued replies that only the outbox sender will deliver."""
+    return bool(result.replies) and not result.duplicate and not message.reply_inline
+
+
 def _settle(future: asyncio.Future[DispatchResult], result: DispatchResult) -> None:
     if not future.done():
         future.set_result(result)
@@ -176,12 +181,7 @@ class DispatchInbox:
                     self._owners[reply.outbox_id] = lane
             while len(self._owners) > OWNERS_KEPT:
                 self._owners.popitem(last=False)
-        if (
-            result.replies
-            and not result.duplicate
-            and not message.reply_inline
-            and self.on_queued is not None
-        ):
+        if self.on_queued is not None and leaves_replies_queued(message, result):
             self.on_queued()
         return result
 

@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from bot.inbox import MAX_BATCH, leaves_replies_queued
 from bot.message import DispatchResult, Message, Outgoing
 
 log = logging.getLogger(__name__)
 
-# Messages per transaction, as for the in-process lanes (bot.inbox.MAX_BATCH).
-MAX_BATCH = 64
 # How long the writer may take to start (imports, database check) before serve gives up.
 START_SECONDS = 60.0
 STOP_SECONDS = 30.0
@@ -51,7 +50,7 @@ class WriterGoneError(RuntimeError):
 
 def _child_main(spec: WriterSpec, conn: multiprocessing.connection.Connection) -> None:
     """The writer process: build a dispatcher, then answer batches until told to stop."""
-    # Imported here: the parent does not need the dispatcher's import cost twice at start.
+    # Only the writer builds these (and bot.cli would be a cycle at import time).
     from bot.cli import setup_logging
     from bot.clock import SystemClock
     from bot.dispatch import FAILURE_TEXT, Dispatcher
@@ -138,12 +137,7 @@ class ProcessInbox:
         self._pending.append((message, future))
         self._pump()
         result = await future
-        if (
-            result.replies
-            and not result.duplicate
-            and not message.reply_inline
-            and self.on_queued is not None
-        ):
+        if self.on_queued is not None and leaves_replies_queued(message, result):
             self.on_queued()
         return result
 
