@@ -10,7 +10,6 @@ first so that a raw read never misses them.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -59,12 +58,7 @@ def _forget_driver(session: Session, _transaction: SessionTransaction) -> None:
 _DEFERRED = "zhibu.rawsql.deferred"
 _POISONED = "zhibu.rawsql.deferred.poisoned"
 _ROWS = "zhibu.rawsql.deferred.rows"
-# On the DB-API connection's info: table -> (use before, ids reserved and not yet used).
 _IDS = "zhibu.rawsql.ids"
-# Reserved ids are used within this long or dropped, so that an id's order among rows other
-# processes insert meanwhile is off by at most this (sequences never promised commit order).
-RESERVE_SECONDS = 2.0
-_clock = time.monotonic
 _UNSENT = "zhibu.rawsql.unsent"  # (table, id) -> the parameters of a buffered insert
 # On the DB-API connection's info while a session defers writes on it (see `_flush_first`).
 _OWNER = "zhibu.rawsql.owner"
@@ -161,20 +155,15 @@ def _flush_first(
 
 
 def _reserve_id(session: Session, table: str) -> int:
-    """The next id reserved for `table` (refilled from its sequence, a batch's worth at a time).
-
-    The reserve outlives the transaction, on its connection: a busy writer's next batch uses
-    what the last one left instead of asking again. An id taken is never handed out twice,
-    even if the transaction that took it rolls back (it becomes a gap, as with nextval).
-    """
-    pools: dict[str, tuple[float, list[int]]] = session.info[_OWNER].setdefault(_IDS, {})
-    now = _clock()
-    use_before, pool = pools.get(table, (0.0, []))
-    if not pool or now > use_before:
+    """The next id reserved for `table` in this transaction (refilled from its sequence)."""
+    pools: dict[str, list[int]] = session.info.setdefault(_IDS, {})
+    pool = pools.get(table)
+    if not pool:
         count = session.info.get(_ROWS, 16)
-        pool = [int(row[0]) for row in _RESERVE.all(session, table=table, count=count)]
+        pool = pools[table] = [
+            int(row[0]) for row in _RESERVE.all(session, table=table, count=count)
+        ]
         pool.reverse()
-        pools[table] = (now + RESERVE_SECONDS, pool)
     return pool.pop()
 
 
@@ -197,7 +186,7 @@ def _flush_before_commit(session: Session) -> None:
 @event.listens_for(Session, "after_transaction_end")
 def _forget_deferring(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:  # the outermost transaction: deferring ends with it
-        for key in (_DEFERRED, _POISONED, _ROWS, _UNSENT):
+        for key in (_DEFERRED, _POISONED, _ROWS, _IDS, _UNSENT):
             session.info.pop(key, None)
         info = session.info.pop(_OWNER, None)
         if info is not None:

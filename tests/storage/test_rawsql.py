@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from storage import messages, rawsql, roster
+from storage import messages, roster
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import InboxEntry, Member, StudyConfirmation, StudyTask, VolunteerRecord
@@ -293,37 +292,3 @@ def test_a_savepoint_rollback_undoes_raw_writes_made_inside_it(db: Database) -> 
         except LookupError:
             pass
         assert session.scalar(select(func.count(StudyConfirmation.id))) == 0
-
-
-def _inbox_id(session: Session, message_id: str) -> int:
-    return messages.insert_inbox(
-        session,
-        platform="wecom",
-        message_id=message_id,
-        chat_external_id="c",
-        sender_external_id="u",
-        sender_name=None,
-        text="签到",
-        sent_at=AT,
-        received_at=AT,
-    )
-
-
-def test_reserved_ids_carry_over_to_the_next_batch_for_a_short_while(
-    db: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not db.engine.dialect.supports_sequences:
-        pytest.skip("SQLite inserts at once; nothing is reserved")
-    with db.transaction() as session:
-        defer_writes(session, rows=4)
-        first = _inbox_id(session, "r1")
-    with db.transaction() as session:
-        defer_writes(session, rows=4)
-        assert _inbox_id(session, "r2") == first + 1  # left over from the first batch
-    later = rawsql._clock() + rawsql.RESERVE_SECONDS + 1
-    monkeypatch.setattr(rawsql, "_clock", lambda: later)
-    with db.transaction() as session:
-        defer_writes(session, rows=4)
-        assert _inbox_id(session, "r3") == first + 4  # the rest expired: a fresh reserve
-    with db.session() as session:
-        assert session.scalar(select(func.count(InboxEntry.id))) == 3
