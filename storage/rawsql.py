@@ -5,7 +5,8 @@ compilation-cache lookup, parameter processing and result wrapping; the same sta
 driver's cursor costs a few µs. `Prepared` keeps the SQLAlchemy statement as the single
 definition (so types such as `UTCDateTime` still convert values both ways) and only skips the
 per-call machinery. It runs in the session's own transaction; pending ORM changes are flushed
-first so that a raw read never misses them.
+first so that a raw read never misses them. While a session defers writes (`defer_writes`),
+writes wait in a buffer that every later statement sends ahead of itself.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ def flush_deferred(session: Session) -> None:
     """Run the deferred writes now (in order) and keep deferring."""
     pending = _take_pending(session)
     if pending:
-        _execute(session, pending, None, {}, ())[0].close()
+        _execute(session, pending, ())
 
 
 def stop_deferring(session: Session) -> None:
@@ -203,42 +204,50 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
         return None
 
 
+Statement = tuple["Prepared", Mapping[str, Any]]
+
+
 def _execute(
     session: Session,
     pending: Pending,
-    prepared: Prepared | None,
-    params: Mapping[str, Any],
-    many: Sequence[Mapping[str, Any]],
-) -> tuple[Any, _Compiled | None]:
-    """Send the pending writes, then the statement, on the session's raw cursor.
+    statements: Sequence[Statement],
+    many: Sequence[Mapping[str, Any]] = (),
+) -> list[tuple[Any, _Compiled]]:
+    """Send the pending writes, then the statements (or one statement `many` times), on the
+    session's raw cursors; return each statement's cursor.
 
-    On psycopg both go in one pipeline: one round trip instead of one per statement.
+    On psycopg they all go in one pipeline: one round trip instead of one per statement.
     """
     connection, driver = _driver(session)
     dialect = connection.dialect
-    cursor = driver.cursor()
     dbapi_error = dialect.loaded_dbapi.Error
-    compiled = prepared._compile(dialect) if prepared is not None else None
-    sql, arguments = (compiled.sql if compiled else "(deferred writes)"), None
+    batched = hasattr(driver, "pipeline") and (pending or len(statements) > 1)
+    cursors: list[tuple[Any, _Compiled]] = []
+    sql, arguments = "(deferred writes)", None
     try:
-        with driver.pipeline() if pending and hasattr(driver, "pipeline") else nullcontext():
+        with driver.pipeline() if batched else nullcontext():
             if pending:
                 writes = driver.cursor()
                 _send_pending(writes, dialect, pending)
                 writes.close()
-            if prepared is not None and compiled is not None:
+            for prepared, params in statements:
+                compiled = prepared._compile(dialect)
+                cursor = driver.cursor()
+                cursors.append((cursor, compiled))
+                sql = compiled.sql
                 if many:
                     arguments = [prepared._arguments(compiled, p) for p in many]
-                    cursor.executemany(compiled.sql, arguments)
+                    cursor.executemany(sql, arguments)
                 else:
                     arguments = prepared._arguments(compiled, params)
-                    cursor.execute(compiled.sql, arguments)
+                    cursor.execute(sql, arguments)
     except dbapi_error as error:
-        cursor.close()
+        for cursor, _compiled in cursors:
+            cursor.close()
         # The same exception classes as through SQLAlchemy (IntegrityError, ...), so
         # callers need not know which way a statement ran.
         raise DBAPIError.instance(sql, arguments, error, dbapi_error, dialect=dialect) from error
-    return cursor, compiled
+    return cursors
 
 
 def _converted(compiled: _Compiled, rows: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -306,8 +315,7 @@ class Prepared:
     ) -> tuple[Any, _Compiled]:
         if session.new or session.dirty or session.deleted:
             session.flush()
-        cursor, compiled = _execute(session, _take_pending(session), self, params, many)
-        assert compiled is not None
+        ((cursor, compiled),) = _execute(session, _take_pending(session), [(self, params)], many)
         return cursor, compiled
 
     def execute_later(self, session: Session, **params: Any) -> None:
@@ -372,40 +380,12 @@ class Prepared:
         return None if row is None else row[0]
 
 
-def all_together(
-    session: Session, reads: Sequence[tuple[Prepared, Mapping[str, Any]]]
-) -> list[list[tuple[Any, ...]]]:
+def all_together(session: Session, reads: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Run independent reads and return the rows of each; on psycopg in one round trip."""
     if session.new or session.dirty or session.deleted:
         session.flush()
-    connection, driver = _driver(session)
-    dialect = connection.dialect
-    pending = _take_pending(session)
-    dbapi_error = dialect.loaded_dbapi.Error
-    cursors: list[tuple[Any, _Compiled]] = []
-    try:
-        with driver.pipeline() if hasattr(driver, "pipeline") else nullcontext():
-            if pending:
-                writes = driver.cursor()
-                _send_pending(writes, dialect, pending)
-                writes.close()
-            for prepared, params in reads:
-                compiled = prepared._compile(dialect)
-                cursor = driver.cursor()
-                cursors.append((cursor, compiled))
-                cursor.execute(compiled.sql, prepared._arguments(compiled, params))
-    except dbapi_error as error:
-        for cursor, _compiled in cursors:
-            cursor.close()
-        raise DBAPIError.instance(
-            "; ".join(p.statement.__class__.__name__ for p, _ in reads),
-            None,
-            error,
-            dbapi_error,
-            dialect=dialect,
-        ) from error
     found = []
-    for cursor, compiled in cursors:
+    for cursor, compiled in _execute(session, _take_pending(session), reads):
         found.append(_converted(compiled, cursor.fetchall()))
         cursor.close()
     return found
