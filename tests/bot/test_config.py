@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from bot.cli import writer_spec
 from bot.config import DEFAULT_DATABASE_URL, Settings, load_settings
 from storage.db import Database
 from storage.models import Branch
@@ -128,3 +129,18 @@ def test_bad_log_level_stops_serve_with_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert "ZHIBU_LOG_LEVEL" in done.stderr and "日志级别" in done.stderr
     assert not (tmp_path / "zhibu.db").exists()
+
+
+def test_serve_writes_from_a_child_process_unless_told_or_unable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    file_db = Database(f"sqlite:///{tmp_path / 'zhibu.db'}")
+    memory_db = Database("sqlite://")
+    spec = writer_spec(Settings(database_url=file_db.url, log_level="warning"), file_db)
+    assert spec is not None and spec.database_url == file_db.url and spec.log_level == "WARNING"
+    # An in-memory database exists in one process only.
+    assert writer_spec(Settings(database_url="sqlite://"), memory_db) is None
+    monkeypatch.setenv("ZHIBU_WRITER_PROCESS", "0")
+    assert writer_spec(load_settings(), file_db) is None
+    file_db.dispose()
+    memory_db.dispose()
