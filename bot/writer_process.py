@@ -17,6 +17,7 @@ import asyncio
 import logging
 import multiprocessing
 import multiprocessing.connection
+import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
@@ -58,6 +59,9 @@ def _child_main(spec: WriterSpec, conn: multiprocessing.connection.Connection) -
     from storage.db import Database
     from storage.redis import SeenFilter, connect
 
+    # Ctrl-C in a terminal reaches the whole process group; the parent shuts the writer down
+    # in order (queued batches answered first), so the writer itself ignores it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_logging(spec.log_level)
     db = Database(spec.database_url)
     migrate.check_schema(db.engine)
@@ -224,6 +228,11 @@ class ProcessInbox:
                 self._conn.recv()
         except (EOFError, OSError):
             log.warning("writer process ended before shutdown finished")
+            # Unanswered callbacks get an error (the platform retries) instead of hanging.
+            for _message, future in (self._inflight or []) + self._pending:
+                if not future.done():
+                    future.set_exception(WriterGoneError("writer process ended at shutdown"))
+            self._inflight, self._pending = None, []
         self._process.join(timeout=STOP_SECONDS)
         if self._process.is_alive():
             self._process.kill()

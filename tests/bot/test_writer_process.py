@@ -107,3 +107,20 @@ def test_a_writer_that_dies_is_replaced_and_nothing_is_lost_or_doubled(bot: Chat
     assert replies == inbox_rows
     assert attendance_rows == len(MEMBERS)
     assert bot.count("volunteer_records") == len(MEMBERS)
+
+
+def test_ctrl_c_leaves_the_writer_to_the_orderly_shutdown(bot: ChatBot) -> None:
+    bot.say("李明", "开会 党员大会")
+
+    async def run() -> DispatchResult:
+        inbox = ProcessInbox(_spec(bot))
+        try:
+            assert inbox._process is not None and inbox._process.pid is not None
+            os.kill(inbox._process.pid, signal.SIGINT)  # what a terminal's Ctrl-C also sends
+            await asyncio.sleep(0.2)
+            assert inbox._process.is_alive()
+            return await inbox.receive(_message(bot, "赵磊", "签到", "after-ctrl-c"))
+        finally:
+            inbox.close()
+
+    assert "赵磊 签到成功" in asyncio.run(run()).text
