@@ -15,7 +15,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
-from storage.rawsql import Prepared, amend_unsent, flush_deferred
+from storage.rawsql import Prepared, amend_unsent
 
 OUTBOX_PENDING = "pending"
 OUTBOX_SENT = "sent"
@@ -24,7 +24,7 @@ OUTBOX_FAILED = "failed"
 
 def find_inbox(session: Session, platform: str, message_id: str) -> InboxEntry | None:
     """Return the inbox entry of a platform message id, if it was received before."""
-    flush_deferred(session)  # a deferred settle of the same batch must be visible
+    # Deferred writes of the batch (the row itself, its settling) go out before this query.
     return session.scalar(
         select(InboxEntry).where(
             InboxEntry.platform == platform, InboxEntry.message_id == message_id
