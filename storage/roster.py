@@ -182,7 +182,6 @@ def find_member_by_identity(
 
 def find_member_by_name(session: Session, branch_id: int, name: str) -> Member | None:
     """Return the active member of the branch with this exact name."""
-    # Most calls ask about a word that names nobody (a 请假 reason): answer those cheaply.
     key = ("member_names", branch_id)
     cache = memo(session)
     names: dict[str, int] | None = cache.get(key)

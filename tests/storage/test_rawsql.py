@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from storage import messages, roster
 from storage.audit import Actor
@@ -100,6 +100,31 @@ def test_driver_errors_arrive_as_the_usual_sqlalchemy_exceptions(db: Database) -
         assert session.scalar(select(StudyConfirmation.late)) is False
 
 
+def _confirm_later(session: Session, task_id: int, member_id: int, *, late: bool) -> None:
+    _CONFIRM.execute_later(
+        session,
+        task_id=task_id,
+        member_id=member_id,
+        confirmed_at=AT,
+        late=late,
+        is_correction=False,
+    )
+
+
+def _inbox(session: Session, message_id: str) -> int:
+    return messages.insert_inbox(
+        session,
+        platform="wecom",
+        message_id=message_id,
+        chat_external_id="c",
+        sender_external_id="u",
+        sender_name=None,
+        text="签到",
+        sent_at=AT,
+        received_at=AT,
+    )
+
+
 def _confirmations(db: Database) -> int:
     with db.session() as session:
         return len(list(session.scalars(select(StudyConfirmation.id))))
@@ -115,36 +140,15 @@ def test_deferred_writes_wait_until_a_read_or_the_commit_needs_them(db: Database
         session.flush()
         defer_writes(session)
         for task in tasks[:2]:
-            _CONFIRM.execute_later(
-                session,
-                task_id=task.id,
-                member_id=member_id,
-                confirmed_at=AT,
-                late=False,
-                is_correction=False,
-            )
+            _confirm_later(session, task.id, member_id, late=False)
         assert pending_writes(session) == 2
         # Any read sends the buffer first, so it never misses a deferred write.
         assert session.scalar(select(func.count(StudyConfirmation.id))) == 2
         assert pending_writes(session) == 0
-        _CONFIRM.execute_later(
-            session,
-            task_id=tasks[2].id,
-            member_id=member_id,
-            confirmed_at=AT,
-            late=True,
-            is_correction=False,
-        )
+        _confirm_later(session, tasks[2].id, member_id, late=True)
         assert _ACTIVE_NAMED.scalar(session, name="张伟") == member_id
         assert pending_writes(session) == 0
-        _CONFIRM.execute_later(
-            session,
-            task_id=tasks[3].id,
-            member_id=member_id,
-            confirmed_at=AT,
-            late=True,
-            is_correction=False,
-        )
+        _confirm_later(session, tasks[3].id, member_id, late=True)
         assert pending_writes(session) == 1
     assert _confirmations(db) == 4  # the commit ran the last one
 
@@ -155,20 +159,8 @@ def test_deferred_inserts_get_their_ids_at_once_and_keep_references_in_order(
     branch_id, member_id = _member(db)
     with db.transaction() as session:
         defer_writes(session, rows=2)
-        inbox_ids = [
-            messages.insert_inbox(
-                session,
-                platform="wecom",
-                message_id=f"m{n}",
-                chat_external_id="c",
-                sender_external_id="u",
-                sender_name=None,
-                text="签到",
-                sent_at=AT,
-                received_at=AT,
-            )
-            for n in range(3)  # more than `rows`: the reserve is refilled
-        ]
+        # More rows than `rows`: the reserve is refilled.
+        inbox_ids = [_inbox(session, f"m{n}") for n in range(3)]
         assert len(set(inbox_ids)) == 3
         # Reserved ahead on PostgreSQL, so rows wait (the refill's query sent the first two
         # along); written at once on SQLite.
@@ -197,22 +189,13 @@ def test_deferred_inserts_get_their_ids_at_once_and_keep_references_in_order(
 
 def test_a_failing_deferred_write_fails_the_read_that_sends_it(db: Database) -> None:
     _member(db)
-    values: dict[str, Any] = {
-        "platform": "wecom",
-        "chat_external_id": "c",
-        "sender_external_id": "u",
-        "sender_name": None,
-        "text": "签到",
-        "sent_at": AT,
-        "received_at": AT,
-    }
     with db.transaction() as session:
-        messages.insert_inbox(session, message_id="same", **values)
+        _inbox(session, "same")
     with db.session() as session, session.begin():
         defer_writes(session)
 
         def insert_then_read() -> None:
-            messages.insert_inbox(session, message_id="same", **values)
+            _inbox(session, "same")
             _ACTIVE_NAMED.scalar(session, name="张伟")
 
         # At the insert on SQLite, at the read that sends it on PostgreSQL.
