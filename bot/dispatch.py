@@ -23,11 +23,11 @@ from handlers.context import Context
 from handlers.parsing import Intent, Parsed, parse
 from handlers.registry import INTENT_NAMES, ROUTES, SECRETARY_ONLY_TEXT
 from handlers.roster import unknown_branch
-from storage import meetings, messages, roster
+from storage import messages, prefetch, roster
 from storage.audit import Actor
 from storage.db import Database
 from storage.models import Branch, Chat, Member
-from storage.rawsql import defer_writes, stop_deferring
+from storage.rawsql import defer_writes
 from storage.redis import SeenFilter
 
 log = logging.getLogger(__name__)
@@ -122,19 +122,18 @@ class Dispatcher:
         while attempts < ATTEMPTS:
             try:
                 with self.db.transaction() as session:
-                    self._prefetch(session, cleaned)
                     if not careful:
                         # Rows wait and go in together, at the latest with the commit.
                         defer_writes(session, rows=len(cleaned))
+                    self._prefetch(session, cleaned)
                     if delivered:
                         messages.mark_delivered(session, delivered, self.clock.now())
                     handle = self._one if careful else self._unguarded
-                    results = [
+                    # What is still deferred goes with the COMMIT as the block ends.
+                    return [
                         handle(session, message, seen)
                         for message, seen in zip(cleaned, seen_before, strict=True)
                     ]
-                    stop_deferring(session)
-                    return results
             except OperationalError:
                 attempts += 1
                 log.warning(
@@ -155,15 +154,19 @@ class Dispatcher:
                 return replay
         return self._process(session, message)
 
-    @staticmethod
-    def _prefetch(session: Session, batch: Sequence[Message]) -> None:
+    def _prefetch(self, session: Session, batch: Sequence[Message]) -> None:
         """Look up every chat, sender and open meeting of the batch at once, not per message."""
+        today = self.clock.now().astimezone(ZoneInfo(self.default_tz)).date()
         for platform in {m.platform for m in batch}:
             mine = [m for m in batch if m.platform == platform]
-            chats = roster.prefetch(
-                session, platform, {m.chat_id for m in mine}, {m.sender_id for m in mine}
+            prefetch.batch(
+                session,
+                platform,
+                {m.chat_id for m in mine},
+                {m.sender_id for m in mine},
+                today=today,
+                reserve=messages.MESSAGE_TABLES,
             )
-            meetings.prefetch_open_meetings(session, [chat.id for chat in chats])
 
     def _one(self, session: Session, message: Message, seen_before: bool) -> DispatchResult:
         """Handle one message of a batch inside its own savepoint."""

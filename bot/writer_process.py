@@ -63,7 +63,9 @@ def _child_main(spec: WriterSpec, conn: multiprocessing.connection.Connection) -
     # in order (queued batches answered first), so the writer itself ignores it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     setup_logging(spec.log_level)
-    db = Database(spec.database_url)
+    # A connection that died in the pool fails its batch's first statement, and dispatch
+    # retries the batch on a fresh one: no need to test every connection on the way out.
+    db = Database(spec.database_url, pre_ping=False)
     migrate.check_schema(db.engine)
     clock = SystemClock()
     dispatcher = Dispatcher(db, SeenFilter(connect(spec.redis_url)), clock, spec.tz)

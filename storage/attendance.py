@@ -6,11 +6,13 @@ raw cursor (`storage.rawsql`); rows written here are never updated in place.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -126,6 +128,42 @@ def _expected(session: Session, meeting_id: int) -> set[int]:
             row[0] for row in _EXPECTED.all(session, meeting_id=meeting_id)
         }
     return found
+
+
+def sitting_reads(meeting_ids: Select[tuple[int]]) -> tuple[Prepared, Prepared]:
+    """Statements reading the current attendance and the 应到 of the meetings whose ids
+    `meeting_ids` selects, for `remember_sittings` (a batch reads them with its lookups)."""
+    current = select(
+        _ATTENDANCE.c.meeting_id,
+        _ATTENDANCE.c.member_id,
+        _ATTENDANCE.c.id,
+        _ATTENDANCE.c.status,
+        _ATTENDANCE.c.reason,
+        _ATTENDANCE.c.recorded_at,
+    ).where(_ATTENDANCE.c.meeting_id.in_(meeting_ids), _ATTENDANCE.c.superseded_at.is_(None))
+    expected = select(_ATTENDEES.c.meeting_id, _ATTENDEES.c.member_id).where(
+        _ATTENDEES.c.meeting_id.in_(meeting_ids)
+    )
+    return Prepared(current), Prepared(expected)
+
+
+def remember_sittings(
+    session: Session,
+    meeting_ids: Iterable[int],
+    current_rows: Iterable[tuple[Any, ...]],
+    expected_rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """Keep what `sitting_reads` read as these meetings' sittings for the transaction."""
+    cache = memo(session)
+    sittings: dict[int, dict[int, AttendanceRow]] = {}
+    expected: dict[int, set[int]] = {}
+    for meeting_id in meeting_ids:
+        sittings[meeting_id] = cache[("attendance", meeting_id)] = {}
+        expected[meeting_id] = cache[("expected", meeting_id)] = set()
+    for meeting_id, member_id, *row in current_rows:
+        sittings[meeting_id][member_id] = AttendanceRow(*row)
+    for meeting_id, member_id in expected_rows:
+        expected[meeting_id].add(member_id)
 
 
 def member_attendance(session: Session, meeting_id: int, member_id: int) -> AttendanceRow | None:

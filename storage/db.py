@@ -33,8 +33,12 @@ def _sqlite_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for the URL, with SQLite tuned for one writer and durable commits."""
+def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+    """Create an engine for the URL, with SQLite tuned for one writer and durable commits.
+
+    `pre_ping` tests each PostgreSQL connection as it leaves the pool; a caller that retries
+    on `OperationalError` anyway (the ledger writer) saves that round trip per transaction.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -43,15 +47,15 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=pre_ping)
 
 
 class Database:
     """The ledger database: an engine plus a session factory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pre_ping: bool = True) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pre_ping=pre_ping)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer at a time; queueing writers of this process on a lock is far
         # cheaper than letting them spin in SQLite's busy handler (which sleeps and retries).

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.attendance import current_attendance, expected_ids, record_attendance
@@ -62,26 +62,6 @@ def open_meeting_in_chat(session: Session, chat_id: int) -> Meeting | None:
     )
     cache[key] = found
     return found
-
-
-def prefetch_open_meetings(session: Session, chat_ids: Collection[int]) -> None:
-    """`open_meeting_in_chat` for many chats at once (locked in id order), kinds loaded."""
-    cache = memo(session)
-    wanted = sorted({c for c in chat_ids if ("open_meeting", c) not in cache})
-    if not wanted:
-        return
-    found: dict[int, Meeting] = {}
-    for meeting in session.scalars(
-        select(Meeting)
-        .where(Meeting.chat_id.in_(wanted), Meeting.status == MEETING_OPEN)
-        .options(joinedload(Meeting.kind_rows))  # one query, not two
-        .order_by(Meeting.id)
-        .with_for_update(of=Meeting)
-    ).unique():
-        if meeting.chat_id is not None:
-            found.setdefault(meeting.chat_id, meeting)
-    for chat_id in wanted:
-        cache[("open_meeting", chat_id)] = found.get(chat_id)
 
 
 def open_meeting(

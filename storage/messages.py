@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import InboxEntry, OutboxEntry
 from storage.rawsql import Prepared, amend_unsent
+from storage.value_lists import any_of
 
 OUTBOX_PENDING = "pending"
 OUTBOX_SENT = "sent"
@@ -34,6 +35,8 @@ def find_inbox(session: Session, platform: str, message_id: str) -> InboxEntry |
 
 _INBOX: Table = InboxEntry.__table__  # type: ignore[assignment]
 _OUTBOX: Table = OutboxEntry.__table__  # type: ignore[assignment]
+# Every handled chat message writes a row to each (ids for a batch are reserved up front).
+MESSAGE_TABLES = (_INBOX.name, _OUTBOX.name)
 _INBOX_COLUMNS = (
     "platform",
     "message_id",
@@ -477,7 +480,7 @@ def postpone(session: Session, row_id: int, not_before: datetime) -> None:
 
 _MARK_DELIVERED = Prepared(
     update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status != OUTBOX_SENT)
+    .where(any_of(_OUTBOX.c.id, "row_ids"), _OUTBOX.c.status != OUTBOX_SENT)
     .values(
         status=OUTBOX_SENT,
         sent_at=bindparam("at", type_=_OUTBOX.c.sent_at.type),
@@ -488,8 +491,8 @@ _MARK_DELIVERED = Prepared(
 
 def mark_delivered(session: Session, row_ids: Sequence[int], at: datetime) -> None:
     """Mark rows sent that were delivered in a callback's own response (deferred if deferring)."""
-    for row_id in row_ids:
-        _MARK_DELIVERED.execute_later(session, row_id=row_id, at=at)
+    if row_ids:
+        _MARK_DELIVERED.execute_later(session, row_ids=list(row_ids), at=at)
 
 
 def outbox_rows(session: Session, status: str | None = None, limit: int = 50) -> list[OutboxEntry]:

@@ -158,14 +158,9 @@ def _flush_first(
 def _reserve_id(session: Session, table: str) -> int:
     """The next id reserved for `table` in this transaction (refilled from its sequence)."""
     pools: dict[str, list[int]] = session.info.setdefault(_IDS, {})
-    pool = pools.get(table)
-    if not pool:
-        count = session.info.get(_ROWS, 16)
-        pool = pools[table] = [
-            int(row[0]) for row in _RESERVE.all(session, table=table, count=count)
-        ]
-        pool.reverse()
-    return pool.pop()
+    if not pools.get(table):
+        all_together(session, (), reserve=(table,))
+    return pools[table].pop()
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -181,6 +176,19 @@ def _drop_deferred(session: Session, previous: SessionTransaction) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _flush_before_commit(session: Session) -> None:
+    if (
+        _DEFERRED in session.info
+        and not session.in_nested_transaction()
+        and hasattr(_driver(session)[1], "pipeline")
+    ):
+        session.flush()  # ORM changes first; the buffer goes ahead of them
+        if not (session.new or session.dirty or session.deleted):
+            # The last writes and the COMMIT in one round trip; the driver's own commit
+            # then finds no transaction and sends nothing.
+            for cursor, _compiled in _execute(session, _take_pending(session), [_COMMIT]):
+                cursor.close()
+            session.info.pop(_DEFERRED, None)
+            return
     stop_deferring(session)
 
 
@@ -380,17 +388,32 @@ class Prepared:
         return None if row is None else row[0]
 
 
-def all_together(session: Session, reads: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
-    """Run independent reads and return the rows of each; on psycopg in one round trip."""
+def all_together(
+    session: Session, reads: Sequence[Statement], reserve: Sequence[str] = ()
+) -> list[list[tuple[Any, ...]]]:
+    """Run independent reads and return the rows of each; on psycopg in one round trip.
+
+    `reserve` names tables whose next ids `Prepared.insert` will want: while the session
+    defers writes, they are reserved in the same round trip instead of one of their own.
+    """
     if session.new or session.dirty or session.deleted:
         session.flush()
+    pools: dict[str, list[int]] = session.info.setdefault(_IDS, {})
+    tables = []
+    if _DEFERRED in session.info and _driver(session)[0].dialect.supports_sequences:
+        tables = [t for t in dict.fromkeys(reserve) if not pools.get(t)]
+    count = session.info.get(_ROWS, 16)
+    extra = [(_RESERVE, {"table": t, "count": count}) for t in tables]
     found = []
-    for cursor, compiled in _execute(session, _take_pending(session), reads):
+    for cursor, compiled in _execute(session, _take_pending(session), [*reads, *extra]):
         found.append(_converted(compiled, cursor.fetchall()))
         cursor.close()
-    return found
+    for table, rows in zip(tables, found[len(reads) :], strict=True):
+        pools[table] = [int(row[0]) for row in reversed(rows)]
+    return found[: len(reads)]
 
 
+_COMMIT: Statement = (Prepared(text("COMMIT")), {})
 # Ids for `Prepared.insert` while deferring, reserved `count` at a time (PostgreSQL only).
 _RESERVE = Prepared(
     text(

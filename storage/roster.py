@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Table, bindparam, event, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from storage import audit
 from storage.audit import Actor
-from storage.memo import forget, memo, note_batch_members
+from storage.memo import forget, memo
 from storage.models import ROLE_MEMBER, ROLE_SECRETARY, Branch, Chat, Member, MemberIdentity
 from storage.rawsql import Prepared
 
@@ -50,38 +50,6 @@ class ImportResult:
     unchanged: list[str] = field(default_factory=list)
     # Members whose platform id in the file is held by another member (left unset).
     conflicts: list[str] = field(default_factory=list)
-
-
-def prefetch(
-    session: Session, platform: str, chat_ids: set[str], sender_ids: set[str]
-) -> list[Chat]:
-    """Load the chats and members a batch of messages refers to, in two queries; the chats."""
-    cache = memo(session)
-    chats: list[Chat] = []
-    if chat_ids:
-        for chat in session.scalars(
-            select(Chat)
-            .where(Chat.platform == platform, Chat.external_id.in_(chat_ids))
-            .options(joinedload(Chat.branch))  # dispatch needs it next
-        ):
-            cache[("chat", platform, chat.external_id)] = chat
-            chats.append(chat)
-    if sender_ids:
-        rows = session.execute(
-            select(Member, MemberIdentity.branch_id, MemberIdentity.external_id)
-            .join(MemberIdentity, MemberIdentity.member_id == Member.id)
-            .where(
-                MemberIdentity.platform == platform,
-                MemberIdentity.external_id.in_(sender_ids),
-                Member.active.is_(True),
-            )
-        )
-        found = set()
-        for member, branch_id, external_id in rows:
-            cache[("member", branch_id, platform, external_id)] = member
-            found.add(member.id)
-        note_batch_members(session, found)
-    return chats
 
 
 def get_branch(session: Session, name: str) -> Branch | None:

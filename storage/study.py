@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Select, Table, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from storage import audit
+from storage.as_loaded import attached
 from storage.audit import Actor
 from storage.memo import batch_members, memo
 from storage.models import StudyConfirmation, StudyTask
@@ -53,7 +56,10 @@ def publish(
     return task
 
 
+_TASKS: Table = StudyTask.__table__  # type: ignore[assignment]
 _CONFIRMATIONS: Table = StudyConfirmation.__table__  # type: ignore[assignment]
+# How many recent tasks 「已学习」 chooses from.
+RECENT = 20
 _CONFIRMED = Prepared(
     select(_CONFIRMATIONS.c.id).where(
         _CONFIRMATIONS.c.task_id == bindparam("task_id"),
@@ -81,7 +87,7 @@ _INSERT_CONFIRMATION = Prepared(
 )
 
 
-def recent_tasks(session: Session, branch_id: int, limit: int = 20) -> list[StudyTask]:
+def recent_tasks(session: Session, branch_id: int, limit: int = RECENT) -> list[StudyTask]:
     """Return the branch's most recently published tasks, newest first."""
     # Remembered for the transaction (a batch of messages asks this once per message);
     # `publish` is the only way tasks appear, and it forgets the branch's entries.
@@ -89,15 +95,67 @@ def recent_tasks(session: Session, branch_id: int, limit: int = 20) -> list[Stud
     cache = memo(session)
     found = cache.get(key)
     if found is None:
-        found = cache[key] = list(
-            session.scalars(
-                select(StudyTask)
-                .where(StudyTask.branch_id == branch_id)
-                .order_by(StudyTask.published_at.desc(), StudyTask.id.desc())
-                .limit(limit)
+        rows = cache.get(("recent_tasks", branch_id, "rows")) if limit == RECENT else None
+        if rows is not None:  # read with the batch's lookups (see `batch_reads`)
+            found = cache[key] = [attached(session, StudyTask, values) for values in rows]
+        else:
+            found = cache[key] = list(
+                session.scalars(
+                    select(StudyTask)
+                    .where(StudyTask.branch_id == branch_id)
+                    .order_by(StudyTask.published_at.desc(), StudyTask.id.desc())
+                    .limit(limit)
+                )
             )
-        )
     return list(found)
+
+
+def batch_reads(branch_ids: Select[Any], member_ids: Select[Any]) -> tuple[Prepared, Prepared]:
+    """Statements reading the recent tasks of the branches `branch_ids` selects and what the
+    members `member_ids` selects confirmed of them, for `remember_recent`."""
+    recency = func.row_number().over(
+        partition_by=_TASKS.c.branch_id, order_by=(_TASKS.c.published_at.desc(), _TASKS.c.id.desc())
+    )
+    ranked = (
+        select(*_TASKS.c, recency.label("recency"))
+        .where(_TASKS.c.branch_id.in_(branch_ids))
+        .subquery()
+    )
+    recent = ranked.c.recency <= RECENT
+    tasks = (
+        select(*(ranked.c[column.key] for column in _TASKS.c))
+        .where(recent)
+        .order_by(ranked.c.branch_id, ranked.c.recency)
+    )
+    confirmed = select(_CONFIRMATIONS.c.member_id, _CONFIRMATIONS.c.task_id).where(
+        _CONFIRMATIONS.c.member_id.in_(member_ids),
+        _CONFIRMATIONS.c.task_id >= select(func.min(ranked.c.id)).where(recent).scalar_subquery(),
+    )
+    return Prepared(tasks), Prepared(confirmed)
+
+
+def remember_recent(
+    session: Session,
+    branch_ids: Iterable[int],
+    task_rows: Iterable[tuple[Any, ...]],
+    confirmed_rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """Keep what `batch_reads` read for `recent_tasks` and `unconfirmed` (batch senders)."""
+    cache = memo(session)
+    by_branch: dict[int, list[dict[str, Any]]] = {branch_id: [] for branch_id in branch_ids}
+    for row in task_rows:
+        values = dict(zip(_TASKS.c.keys(), row, strict=True))
+        by_branch[values["branch_id"]].append(values)
+    confirmed = list(confirmed_rows)
+    members = batch_members(session)
+    for branch_id, tasks in by_branch.items():
+        cache[("recent_tasks", branch_id, "rows")] = tasks
+        if tasks:
+            lowest = min(values["id"] for values in tasks)
+            done = cache[("confirmed_since", lowest)] = {m: set() for m in members}
+            for member_id, task_id in confirmed:
+                if task_id >= lowest and member_id in done:
+                    done[member_id].add(task_id)
 
 
 def confirmed_member_ids(session: Session, task_id: int) -> set[int]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -106,6 +108,48 @@ def day_and_period_hours(
         session, branch_id=branch_id, member_id=member_id, day=day, start=start, end=end
     )
     return (_cents(row[0]), _cents(row[1])) if row is not None else (Decimal(0), Decimal(0))
+
+
+def batch_hours_read(branch_ids: Select[Any], member_ids: Select[Any]) -> Prepared:
+    """A statement summing, per branch and member, the hours on `day` and in [start, end) of
+    the branches and members the two selects give, for `remember_hours`."""
+    return Prepared(
+        select(
+            _RECORDS.c.branch_id,
+            _RECORDS.c.member_id,
+            func.sum(case((_RECORDS.c.service_date == _DAY, _RECORDS.c.hours), else_=0)),
+            func.sum(case((_IN_MONTH, _RECORDS.c.hours), else_=0)),
+        )
+        .where(
+            _RECORDS.c.branch_id.in_(branch_ids),
+            _RECORDS.c.member_id.in_(member_ids),
+            or_(_RECORDS.c.service_date == _DAY, _IN_MONTH),
+        )
+        .group_by(_RECORDS.c.branch_id, _RECORDS.c.member_id)
+    )
+
+
+def remember_hours(
+    session: Session,
+    branch_ids: Iterable[int],
+    period: tuple[date, date, date],
+    rows: Iterable[tuple[Any, ...]],
+) -> None:
+    """Keep what `batch_hours_read` read for (day, start, end) as `day_and_period_hours`
+    would have read it for the batch's senders."""
+    day, start, end = period
+    cache = memo(session)
+    members = batch_members(session)
+    sums = {
+        branch_id: cache.setdefault(
+            ("volunteer_hours", branch_id, day, start, end),
+            {m: [Decimal(0), Decimal(0)] for m in members},
+        )
+        for branch_id in branch_ids
+    }
+    for branch_id, member_id, on_day, in_period in rows:
+        if member_id in sums[branch_id]:
+            sums[branch_id][member_id] = [_cents(on_day), _cents(in_period)]
 
 
 def _count_in_memo(

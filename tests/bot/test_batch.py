@@ -8,13 +8,14 @@ from decimal import Decimal
 import pytest
 
 import bot.dispatch as dispatch_module
-from bot.dispatch import FAILURE_TEXT
+from bot.dispatch import FAILURE_TEXT, Dispatcher
 from bot.inbox import DispatchInbox
 from bot.message import Message, Reply
 from handlers.context import Context
 from handlers.parsing import Intent
 from handlers.registry import ROUTES, Route
 from storage import messages, volunteer
+from storage.db import Database
 from storage.models import OutboxEntry
 from tests.factories import ChatBot
 
@@ -159,3 +160,27 @@ def test_lookups_shared_by_a_batch_see_what_earlier_messages_of_it_wrote(bot: Ch
     assert "本月累计 24 小时" in results[6].text
     assert bot.count("volunteer_records") == 3
     assert bot.count("study_confirmations") == 1
+
+
+@pytest.mark.postgres
+def test_a_dropped_database_connection_costs_a_retry_not_the_batch(bot: ChatBot) -> None:
+    if bot.db.is_sqlite:
+        pytest.skip("PostgreSQL connections only")
+    # As the writer process runs it: pooled connections are not tested on the way out.
+    db = Database(bot.db.url, pre_ping=False)
+    dispatcher = Dispatcher(db, bot.seen, bot.clock, "Asia/Shanghai")
+    try:
+        bot.say("李明", "开会 党员大会")
+        (first,) = dispatcher.dispatch_batch([message(bot, "赵磊", "签到", "drop-1")])
+        assert "签到成功" in first.text
+        with db.engine.connect() as probe:
+            pooled = probe.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with bot.db.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pooled)})")
+        second, third = dispatcher.dispatch_batch(
+            [message(bot, "王芳", "签到", "drop-2"), message(bot, "黄丽", "请假 出差", "drop-3")]
+        )
+        assert "签到成功" in second.text and "已记录 黄丽 请假" in third.text
+        assert bot.count("attendance") == 3 and bot.count("inbox") == 4
+    finally:
+        db.dispose()

@@ -15,6 +15,7 @@ from storage.audit import Actor
 from storage.db import Database
 from storage.models import InboxEntry, Member, StudyConfirmation, StudyTask, VolunteerRecord
 from storage.rawsql import Prepared, all_together, defer_writes, pending_writes
+from storage.value_lists import any_of
 
 AT = datetime(2026, 11, 20, 1, 2, 3, 456789, tzinfo=UTC)
 _RECORDS: Table = VolunteerRecord.__table__  # type: ignore[assignment]
@@ -275,3 +276,26 @@ def test_a_savepoint_rollback_undoes_raw_writes_made_inside_it(db: Database) -> 
         except LookupError:
             pass
         assert session.scalar(select(func.count(StudyConfirmation.id))) == 0
+
+
+_NAMED_ANY = Prepared(
+    select(_MEMBERS.c.name)
+    .where(any_of(_MEMBERS.c.name, "names"), any_of(_MEMBERS.c.id, "ids"))
+    .order_by(_MEMBERS.c.name)
+)
+
+
+def test_a_list_parameter_matches_any_of_its_values_on_every_backend(db: Database) -> None:
+    _branch_id, member_id = _member(db)
+    with db.transaction() as session:
+        branch = roster.get_branch(session, "测试支部")
+        assert branch is not None
+        roster.upsert_member(session, Actor("test", AT), branch, roster.RosterRow(name="李明"))
+    with db.session() as session:
+        both = ["张伟", "李明", "无此人"]
+        ids = [member_id, member_id + 1, 10**9]
+        assert _NAMED_ANY.all(session, names=both, ids=ids) == [("张伟",), ("李明",)]
+        assert _NAMED_ANY.all(session, names=["李明"], ids=ids) == [("李明",)]
+        assert _NAMED_ANY.all(session, names=both, ids=[member_id]) == [("张伟",)]
+        assert _NAMED_ANY.all(session, names=[], ids=ids) == []
+        assert _NAMED_ANY.all(session, names=["'); DROP TABLE members; --"], ids=ids) == []
