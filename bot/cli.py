@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -160,6 +161,7 @@ def serve(
         "ledger writer: %s", "a child process" if writer else "a thread (ZHIBU_WRITER_PROCESS=0)"
     )
     app_ = create_app(runtime, run_scheduler=not no_scheduler, writer=writer)
+    gc.freeze()  # what startup built lives as long as the process: keep it out of GC passes
     uvicorn.run(app_, host=host, port=port, log_level=cfg.log_level.lower())
 
 

@@ -165,7 +165,7 @@ class Dispatcher:
                 {m.chat_id for m in mine},
                 {m.sender_id for m in mine},
                 today=today,
-                reserve=messages.MESSAGE_TABLES,
+                reserve=dict.fromkeys(messages.MESSAGE_TABLES, len(mine)),
             )
 
     def _one(self, session: Session, message: Message, seen_before: bool) -> DispatchResult:

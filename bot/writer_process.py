@@ -14,6 +14,7 @@ is idempotent by message id, so a batch that was in fact committed only replays 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -69,6 +70,9 @@ def _child_main(spec: WriterSpec, conn: multiprocessing.connection.Connection) -
     migrate.check_schema(db.engine)
     clock = SystemClock()
     dispatcher = Dispatcher(db, SeenFilter(connect(spec.redis_url)), clock, spec.tz)
+    # Modules, mappers and compiled statements live as long as the writer: without this, every
+    # full collection walks them all, in the middle of some batch.
+    gc.freeze()
     conn.send(("ready",))
     while True:
         try:

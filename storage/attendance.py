@@ -90,6 +90,7 @@ _INSERT_ATTENDANCE = Prepared(
     ),
 )
 _LEAVES: Table = LeaveRequest.__table__  # type: ignore[assignment]
+ATTENDANCE_TABLE, LEAVE_TABLE = _ATTENDANCE.name, _LEAVES.name
 _INSERT_LEAVE = Prepared(
     insert(_LEAVES).returning(_LEAVES.c.id),
     (

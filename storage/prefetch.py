@@ -9,14 +9,14 @@ lookup lands in the session memo under the key its one-at-a-time function reads.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
-from storage import attendance, study, volunteer
+from storage import attendance, roster, study, volunteer
 from storage.as_loaded import attached, detached
 from storage.memo import memo, note_batch_members
 from storage.models import MEETING_OPEN, Branch, Chat, Meeting, MeetingKind, Member, MemberIdentity
@@ -77,6 +77,14 @@ _BATCH_SENDERS = select(_IDENTITIES.c.member_id).where(
 )
 _TASKS, _CONFIRMED = study.batch_reads(_BATCH_BRANCHES, _BATCH_SENDERS)
 _HOURS = volunteer.batch_hours_read(_BATCH_BRANCHES, _BATCH_SENDERS)
+_NAMES = roster.names_read(_BATCH_BRANCHES)
+# The rows those messages write, about one per sender at most.
+_AHEAD_TABLES = (
+    attendance.ATTENDANCE_TABLE,
+    attendance.LEAVE_TABLE,
+    study.CONFIRMATIONS_TABLE,
+    volunteer.RECORDS_TABLE,
+)
 
 
 def batch(
@@ -86,15 +94,16 @@ def batch(
     sender_ids: Collection[str],
     *,
     today: date | None = None,
-    reserve: Sequence[str] = (),
+    reserve: Mapping[str, int] | None = None,
 ) -> list[Chat]:
     """Load the batch's chats (with branch), senders and open meetings in one round trip.
 
     With them come the open meetings' attendance and 应到, the branches' recent study tasks
     and what the senders confirmed of them, and, given `today`, the senders' volunteer hours
-    that day and month: what 签到, 请假, 已学习 and 志愿服务 look up next. `reserve` names the
-    tables every message writes a row to (see `rawsql.all_together`). Returns the chats
-    found; chats seen for the first time are not among them.
+    that day and month, and the branches' member names: what 签到, 请假, 已学习 and
+    志愿服务 look up next. Ids for the rows
+    those write are reserved with the ones `reserve` asks for (see `rawsql.all_together`).
+    Returns the chats found; chats seen for the first time are not among them.
     """
     params: dict[str, Any] = {
         "platform": platform,
@@ -102,15 +111,17 @@ def batch(
         "sender_ids": sorted(sender_ids),
     }
     reads = [_CHAT_ROWS, _MEMBER_ROWS, _OPEN_MEETINGS, _OPEN_KINDS, _SITTINGS, _EXPECTED]
-    reads += [_TASKS, _CONFIRMED]
+    reads += [_TASKS, _CONFIRMED, _NAMES]
     if today is not None:
         month = resolve("this_month", today)
         params.update(day=today, start=month.start, end=month.end)
         reads.append(_HOURS)
     chat_rows, member_rows, meeting_rows, kind_rows, *ahead = all_together(
-        session, [(read, params) for read in reads], reserve=reserve
+        session,
+        [(read, params) for read in reads],
+        reserve={**dict.fromkeys(_AHEAD_TABLES, len(sender_ids)), **(reserve or {})},
     )
-    sitting_rows, expected_rows, task_rows, confirmed_rows, *hour_rows = ahead
+    sitting_rows, expected_rows, task_rows, confirmed_rows, name_rows, *hour_rows = ahead
     cache = memo(session)
     chats = _chats(session, chat_rows)
     for chat in chats:
@@ -131,6 +142,7 @@ def batch(
     )
     branch_ids = {chat.branch_id for chat in chats if chat.branch_id is not None}
     study.remember_recent(session, branch_ids, task_rows, confirmed_rows)
+    roster.remember_names(session, branch_ids, name_rows)
     if today is not None:
         (hours,) = hour_rows
         volunteer.remember_hours(session, branch_ids, (today, month.start, month.end), hours)

@@ -159,7 +159,7 @@ def _reserve_id(session: Session, table: str) -> int:
     """The next id reserved for `table` in this transaction (refilled from its sequence)."""
     pools: dict[str, list[int]] = session.info.setdefault(_IDS, {})
     if not pools.get(table):
-        all_together(session, (), reserve=(table,))
+        all_together(session, (), reserve={table: session.info.get(_ROWS, 16)})
     return pools[table].pop()
 
 
@@ -389,21 +389,21 @@ class Prepared:
 
 
 def all_together(
-    session: Session, reads: Sequence[Statement], reserve: Sequence[str] = ()
+    session: Session, reads: Sequence[Statement], reserve: Mapping[str, int] | None = None
 ) -> list[list[tuple[Any, ...]]]:
     """Run independent reads and return the rows of each; on psycopg in one round trip.
 
-    `reserve` names tables whose next ids `Prepared.insert` will want: while the session
-    defers writes, they are reserved in the same round trip instead of one of their own.
+    `reserve` says how many ids of which tables `Prepared.insert` will want: while the
+    session defers writes, they are reserved in the same round trip instead of their own.
     """
     if session.new or session.dirty or session.deleted:
         session.flush()
     pools: dict[str, list[int]] = session.info.setdefault(_IDS, {})
-    tables = []
-    if _DEFERRED in session.info and _driver(session)[0].dialect.supports_sequences:
-        tables = [t for t in dict.fromkeys(reserve) if not pools.get(t)]
-    count = session.info.get(_ROWS, 16)
-    extra = [(_RESERVE, {"table": t, "count": count}) for t in tables]
+    wanted: Mapping[str, int] = {}
+    if reserve and _DEFERRED in session.info and _driver(session)[0].dialect.supports_sequences:
+        wanted = {t: max(count, 1) for t, count in reserve.items() if not pools.get(t)}
+    tables = list(wanted)
+    extra = [(_RESERVE, {"table": t, "count": count}) for t, count in wanted.items()]
     found = []
     for cursor, compiled in _execute(session, _take_pending(session), [*reads, *extra]):
         found.append(_converted(compiled, cursor.fetchall()))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, event, func, select
+from sqlalchemy import Select, Table, bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -146,6 +148,28 @@ def find_member_by_identity(
     if found is not None:
         cache[key] = found
     return found
+
+
+def names_read(branch_ids: Select[Any]) -> Prepared:
+    """A statement reading the active members' names of the branches `branch_ids` selects,
+    for `remember_names` (a batch reads them with its lookups)."""
+    return Prepared(
+        select(_MEMBERS.c.branch_id, _MEMBERS.c.name, _MEMBERS.c.id)
+        .where(_MEMBERS.c.branch_id.in_(branch_ids), _MEMBERS.c.active.is_(True))
+        .order_by(_MEMBERS.c.branch_id, _MEMBERS.c.id.desc())
+    )
+
+
+def remember_names(
+    session: Session, branch_ids: Iterable[int], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Keep what `names_read` read for `find_member_by_name`."""
+    cache = memo(session)
+    names: dict[int, dict[str, int]] = {}
+    for branch_id in branch_ids:
+        names[branch_id] = cache[("member_names", branch_id)] = {}
+    for branch_id, name, member_id in rows:
+        names[branch_id][name] = member_id
 
 
 def find_member_by_name(session: Session, branch_id: int, name: str) -> Member | None:

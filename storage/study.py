@@ -58,6 +58,7 @@ def publish(
 
 _TASKS: Table = StudyTask.__table__  # type: ignore[assignment]
 _CONFIRMATIONS: Table = StudyConfirmation.__table__  # type: ignore[assignment]
+CONFIRMATIONS_TABLE = _CONFIRMATIONS.name
 # How many recent tasks 「已学习」 chooses from.
 RECENT = 20
 _CONFIRMED = Prepared(

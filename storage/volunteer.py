@@ -20,6 +20,7 @@ CENT = Decimal("0.01")
 
 
 _RECORDS: Table = VolunteerRecord.__table__  # type: ignore[assignment]
+RECORDS_TABLE = _RECORDS.name
 _MEMBER_TOTAL = Prepared(
     select(func.count(_RECORDS.c.id), func.sum(_RECORDS.c.hours)).where(
         _RECORDS.c.branch_id == bindparam("branch_id"),

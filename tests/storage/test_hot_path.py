@@ -206,14 +206,17 @@ Looked = tuple[tuple[str, str | None] | None, bool, list[str], tuple[Decimal, De
 
 
 def _lookups(
-    session: Session, branch_id: int, meeting_id: int, member_ids: list[int]
+    session: Session, branch_id: int, meeting_id: int, members: dict[int, str]
 ) -> tuple[list[str], dict[int, Looked]]:
     """What 签到, 请假, 已学习 and 志愿服务 look up for each sender."""
+    assert roster.find_member_by_name(session, branch_id, "出差") is None  # 请假 出差
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     month = resolve("this_month", today)
     tasks = study.recent_tasks(session, branch_id)
     found: dict[int, Looked] = {}
-    for member_id in member_ids:
+    for member_id, name in members.items():
+        named = roster.find_member_by_name(session, branch_id, name)
+        assert named is not None and named.id == member_id
         row = attendance.member_attendance(session, meeting_id, member_id)
         found[member_id] = (
             (row.status, row.reason) if row else None,
@@ -242,7 +245,10 @@ def test_what_a_batch_reads_ahead_matches_the_lookups_it_saves(
     with bot.db.session() as session:
         branch = session.scalar(select(Branch).where(Branch.name == BRANCH))
         assert branch is not None
-        ids = [m.id for n in names if (m := roster.find_member_by_name(session, branch.id, n))]
+        members = {
+            m.id: m.name for n in names if (m := roster.find_member_by_name(session, branch.id, n))
+        }
+        ids = list(members)
         chat = roster.find_chat(session, "wecom", bot.chat_id)
         assert chat is not None
         meeting = meetings.open_meeting_in_chat(session, chat.id)
@@ -262,11 +268,11 @@ def test_what_a_batch_reads_ahead_matches_the_lookups_it_saves(
             return raw(*args)
 
         monkeypatch.setattr(rawsql, "_execute", counted)
-        ahead = _lookups(session, branch_id, meeting_id, ids)
+        ahead = _lookups(session, branch_id, meeting_id, members)
         assert statements == []  # all read ahead, with the batch's lookups
         monkeypatch.undo()
     with bot.db.transaction() as session:
-        assert _lookups(session, branch_id, meeting_id, ids) == ahead
+        assert _lookups(session, branch_id, meeting_id, members) == ahead
     tasks, found = ahead
     assert tasks == ["准则", "党章"]
     assert found[ids[2]][0] == (ATTEND_PRESENT, None)
