@@ -7,7 +7,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, case, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -15,6 +26,7 @@ from storage.audit import Actor
 from storage.memo import batch_members, memo
 from storage.models import VolunteerRecord
 from storage.rawsql import Prepared
+from storage.value_lists import any_of
 
 CENT = Decimal("0.01")
 
@@ -78,30 +90,11 @@ def day_and_period_hours(
     cache = memo(session)
     sums: dict[int, list[Decimal]] | None = cache.get(key)
     if sums is None and member_id in (members := batch_members(session)):
-        sums = cache[key] = {m: [Decimal(0), Decimal(0)] for m in members}
-        for m, on_day, in_period in session.execute(
-            select(
-                _RECORDS.c.member_id,
-                func.sum(case((_RECORDS.c.service_date == day, _RECORDS.c.hours), else_=0)),
-                func.sum(
-                    case(
-                        (
-                            and_(_RECORDS.c.service_date >= start, _RECORDS.c.service_date < end),
-                            _RECORDS.c.hours,
-                        ),
-                        else_=0,
-                    )
-                ),
-            )
-            .where(
-                _RECORDS.c.branch_id == branch_id,
-                _RECORDS.c.member_id.in_(members),
-                _RECORDS.c.service_date >= min(day, start),
-                _RECORDS.c.service_date <= max(day, end),
-            )
-            .group_by(_RECORDS.c.member_id)
-        ):
-            sums[m] = [_cents(on_day), _cents(in_period)]
+        rows = _SENDERS_HOURS.all(
+            session, branch_id=branch_id, member_ids=sorted(members), day=day, start=start, end=end
+        )
+        remember_hours(session, [branch_id], (day, start, end), rows)
+        sums = cache[key]
     if sums is not None and member_id in sums:
         on_day, in_period = sums[member_id]
         return on_day, in_period
@@ -111,9 +104,7 @@ def day_and_period_hours(
     return (_cents(row[0]), _cents(row[1])) if row is not None else (Decimal(0), Decimal(0))
 
 
-def batch_hours_read(branch_ids: Select[Any], member_ids: Select[Any]) -> Prepared:
-    """A statement summing, per branch and member, the hours on `day` and in [start, end) of
-    the branches and members the two selects give, for `remember_hours`."""
+def _hours_read(branches: ColumnElement[bool], members: ColumnElement[bool]) -> Prepared:
     return Prepared(
         select(
             _RECORDS.c.branch_id,
@@ -121,13 +112,21 @@ def batch_hours_read(branch_ids: Select[Any], member_ids: Select[Any]) -> Prepar
             func.sum(case((_RECORDS.c.service_date == _DAY, _RECORDS.c.hours), else_=0)),
             func.sum(case((_IN_MONTH, _RECORDS.c.hours), else_=0)),
         )
-        .where(
-            _RECORDS.c.branch_id.in_(branch_ids),
-            _RECORDS.c.member_id.in_(member_ids),
-            or_(_RECORDS.c.service_date == _DAY, _IN_MONTH),
-        )
+        .where(branches, members, or_(_RECORDS.c.service_date == _DAY, _IN_MONTH))
         .group_by(_RECORDS.c.branch_id, _RECORDS.c.member_id)
     )
+
+
+def batch_hours_read(branch_ids: Select[Any], member_ids: Select[Any]) -> Prepared:
+    """A statement summing, per branch and member, the hours on `day` and in [start, end) of
+    the branches and members the two selects give, for `remember_hours`."""
+    return _hours_read(_RECORDS.c.branch_id.in_(branch_ids), _RECORDS.c.member_id.in_(member_ids))
+
+
+# The same sums for one branch and a list of members (a batch's senders).
+_SENDERS_HOURS = _hours_read(
+    _RECORDS.c.branch_id == bindparam("branch_id"), any_of(_RECORDS.c.member_id, "member_ids")
+)
 
 
 def remember_hours(
