@@ -6,13 +6,13 @@ raw cursor (`storage.rawsql`); rows written here are never updated in place.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -54,21 +54,28 @@ class AttendanceRow:
 
 _ATTENDANCE: Table = Attendance.__table__  # type: ignore[assignment]
 _ATTENDEES: Table = MeetingAttendee.__table__  # type: ignore[assignment]
-_CURRENT_ROWS = Prepared(
-    select(
+
+
+def _sitting_statements(
+    meetings: Callable[[ColumnElement[int]], ColumnElement[bool]],
+) -> tuple[Prepared, Prepared]:
+    """Current attendance rows and 应到 rows (each led by the meeting id) of the meetings the
+    condition `meetings` picks (given the meeting id column)."""
+    current = select(
+        _ATTENDANCE.c.meeting_id,
         _ATTENDANCE.c.member_id,
         _ATTENDANCE.c.id,
         _ATTENDANCE.c.status,
         _ATTENDANCE.c.reason,
         _ATTENDANCE.c.recorded_at,
-    ).where(
-        _ATTENDANCE.c.meeting_id == bindparam("meeting_id"),
-        _ATTENDANCE.c.superseded_at.is_(None),
+    ).where(meetings(_ATTENDANCE.c.meeting_id), _ATTENDANCE.c.superseded_at.is_(None))
+    expected = select(_ATTENDEES.c.meeting_id, _ATTENDEES.c.member_id).where(
+        meetings(_ATTENDEES.c.meeting_id)
     )
-)
-_EXPECTED = Prepared(
-    select(_ATTENDEES.c.member_id).where(_ATTENDEES.c.meeting_id == bindparam("meeting_id"))
-)
+    return Prepared(current), Prepared(expected)
+
+
+_CURRENT_ROWS, _EXPECTED = _sitting_statements(lambda column: column == bindparam("meeting_id"))
 _ADD_EXPECTED = Prepared(insert(_ATTENDEES), ("meeting_id", "member_id"))
 _SUPERSEDE = Prepared(
     update(_ATTENDANCE)
@@ -115,7 +122,7 @@ def _sitting(session: Session, meeting_id: int) -> dict[int, AttendanceRow]:
     found: dict[int, AttendanceRow] | None = cache.get(("attendance", meeting_id))
     if found is None:
         found = cache[("attendance", meeting_id)] = {
-            row[0]: AttendanceRow(*row[1:])
+            row[1]: AttendanceRow(*row[2:])
             for row in _CURRENT_ROWS.all(session, meeting_id=meeting_id)
         }
     return found
@@ -126,7 +133,7 @@ def _expected(session: Session, meeting_id: int) -> set[int]:
     found: set[int] | None = cache.get(("expected", meeting_id))
     if found is None:
         found = cache[("expected", meeting_id)] = {
-            row[0] for row in _EXPECTED.all(session, meeting_id=meeting_id)
+            row[1] for row in _EXPECTED.all(session, meeting_id=meeting_id)
         }
     return found
 
@@ -134,18 +141,7 @@ def _expected(session: Session, meeting_id: int) -> set[int]:
 def sitting_reads(meeting_ids: Select[tuple[int]]) -> tuple[Prepared, Prepared]:
     """Statements reading the current attendance and the 应到 of the meetings whose ids
     `meeting_ids` selects, for `remember_sittings` (a batch reads them with its lookups)."""
-    current = select(
-        _ATTENDANCE.c.meeting_id,
-        _ATTENDANCE.c.member_id,
-        _ATTENDANCE.c.id,
-        _ATTENDANCE.c.status,
-        _ATTENDANCE.c.reason,
-        _ATTENDANCE.c.recorded_at,
-    ).where(_ATTENDANCE.c.meeting_id.in_(meeting_ids), _ATTENDANCE.c.superseded_at.is_(None))
-    expected = select(_ATTENDEES.c.meeting_id, _ATTENDEES.c.member_id).where(
-        _ATTENDEES.c.meeting_id.in_(meeting_ids)
-    )
-    return Prepared(current), Prepared(expected)
+    return _sitting_statements(lambda column: column.in_(meeting_ids))
 
 
 def remember_sittings(

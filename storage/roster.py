@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, event, func, select
+from sqlalchemy import ColumnElement, Select, Table, bindparam, event, func, select
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -21,13 +21,20 @@ from storage.rawsql import Prepared
 SECRETARY_TITLES = frozenset({"书记", "副书记", "组织委员"})
 
 _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
+
+
+def _names_statement(branches: ColumnElement[bool]) -> Prepared:
+    """Active members' (branch id, name, id) in the branches the condition picks."""
+    return Prepared(
+        select(_MEMBERS.c.branch_id, _MEMBERS.c.name, _MEMBERS.c.id)
+        .where(branches, _MEMBERS.c.active.is_(True))
+        .order_by(_MEMBERS.c.branch_id, _MEMBERS.c.id.desc())
+    )
+
+
 # Names of a branch's active members, read once per transaction: most lookups ask about a
 # word that names nobody (a 请假 reason). Should two share a name, the earliest one counts.
-_ACTIVE_NAMES = Prepared(
-    select(_MEMBERS.c.name, _MEMBERS.c.id)
-    .where(_MEMBERS.c.branch_id == bindparam("branch_id"), _MEMBERS.c.active.is_(True))
-    .order_by(_MEMBERS.c.id.desc())
-)
+_ACTIVE_NAMES = _names_statement(_MEMBERS.c.branch_id == bindparam("branch_id"))
 
 
 @dataclass(frozen=True)
@@ -153,11 +160,7 @@ def find_member_by_identity(
 def names_read(branch_ids: Select[Any]) -> Prepared:
     """A statement reading the active members' names of the branches `branch_ids` selects,
     for `remember_names` (a batch reads them with its lookups)."""
-    return Prepared(
-        select(_MEMBERS.c.branch_id, _MEMBERS.c.name, _MEMBERS.c.id)
-        .where(_MEMBERS.c.branch_id.in_(branch_ids), _MEMBERS.c.active.is_(True))
-        .order_by(_MEMBERS.c.branch_id, _MEMBERS.c.id.desc())
-    )
+    return _names_statement(_MEMBERS.c.branch_id.in_(branch_ids))
 
 
 def remember_names(
@@ -178,7 +181,9 @@ def find_member_by_name(session: Session, branch_id: int, name: str) -> Member |
     cache = memo(session)
     names: dict[str, int] | None = cache.get(key)
     if names is None:
-        names = cache[key] = dict(_ACTIVE_NAMES.all(session, branch_id=branch_id))
+        rows = _ACTIVE_NAMES.all(session, branch_id=branch_id)
+        remember_names(session, [branch_id], rows)
+        names = cache[key]
     member_id = names.get(name)
     return session.get(Member, member_id) if member_id is not None else None
 
